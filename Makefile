@@ -1,0 +1,42 @@
+# Two commands for everyone: `make lab` (work) and `make test` (check everything).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+# nbgrader runs `alembic` from PATH: the venv's bin must come first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab install test quick release grade benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/jupyter labextension list 2>&1 | grep -q nbgrader || true
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. --ServerApp.open_browser=$${OPEN_BROWSER:-True}
+
+# Everything: unit tests, nbval on every notebook, real nbgrader runs, adversarial grading, browser.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The daily tier: no nbgrader runs, no browser.
+quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# release/ comes only from here.
+release: $(STAMP)
+	$(BIN)/python -m course.release
+
+grade: $(STAMP)
+	$(BIN)/python -m course.grade $(GRADE_ARGS)
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/grading.py
+
+clean:
+	rm -rf $(VENV) autograded/*/ feedback/ reports/ gradebook.db

@@ -1,0 +1,26 @@
+"""nbgrader configuration for the course (read from the course root, i.e. this folder)."""
+c = get_config()  # noqa: F821  (injected by nbgrader)
+
+c.CourseDirectory.course_id = "pytorch-rnn"
+# generate_assignment adds each assignment to the gradebook on first use.
+c.GenerateAssignment.create_assignment = True
+
+# One kernel for every notebook: the venv's python3 (ipykernel installed by `pip install -e .`).
+c.Execute.kernel_name = "python3"
+# Per cell. Training cells in the later assignments take ~10 s on 2 cores; leave room for slow machines.
+c.Execute.timeout = 180
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader gives 0 to a test cell with *any* stderr output. Drop stderr that is only a known harmless
+# PyTorch/Jupyter warning (re.search over the stream's whole text, so keep each pattern specific).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = "|".join([
+    r"UserWarning: dropout option adds dropout after all but last recurrent layer",
+    r"UserWarning: RNN module weights are not part of single contiguous chunk of memory",
+    r"TqdmWarning: IProgress not found",
+    r"UserWarning: Matplotlib is currently using agg",
+])
+
+# Keep the student stub the same everywhere.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
