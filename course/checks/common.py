@@ -147,6 +147,8 @@ class Outcome(Check):
             return _shape_hints(module, kwargs, input, what, shape, actual)
         return []
 
-    def passed(self, got, **kw):
+    def passed(self, got, what="", **kw):
         answer = got["answer"]
-        return f"{tuple(answer) if isinstance(answer, list) else answer!r} is what PyTorch gives."
+        if what == "error":
+            return "right: it runs without error." if answer is None else f"right: it raises {answer}."
+        return f"right: PyTorch gives {tuple(answer)}."

@@ -90,16 +90,25 @@ def state_shape_hint(got, want, batch_first_hint=True):
     return f"h0 should have shape (num_layers × directions, batch, hidden_size) = {want}, not {got}."
 
 
-def init_hidden_cases(seed, n=6):
-    """Distinct sizes, so that swapped dimensions cannot pass; both directions; several depths."""
+def init_hidden_cases(seed, n=6, directions="both"):
+    """Distinct sizes, so that swapped dimensions cannot pass; several depths.
+
+    directions: "uni" (bidirectional=False), "bi" (True) or "both" (alternating).
+    """
     rng = random.Random(seed)
     cases = []
     for i in range(n):
         batch, hidden = rng.sample(range(2, 13), 2)
         layers = rng.choice([l for l in (1, 2, 3) if l not in (batch, hidden)] or [1])
+        bidirectional = {"uni": False, "bi": True}.get(directions, bool(i % 2))
         cases.append({"batch_size": batch, "hidden_size": hidden, "num_layers": layers,
-                      "bidirectional": bool(i % 2)})
+                      "bidirectional": bidirectional})
     return cases
+
+
+def _call(case):
+    return ("init_hidden({batch_size}, {hidden_size}, num_layers={num_layers}, "
+            "bidirectional={bidirectional})").format(**case)
 
 
 class InitHidden(Check):
@@ -107,13 +116,12 @@ class InitHidden(Check):
 
     name = "init_hidden"
 
-    def probe(self, fn, seed=0, n=6, **kw):
-        return {"results": [to_plain(fn(**case)) for case in init_hidden_cases(seed, n)]}
+    def probe(self, fn, seed=0, n=6, directions="both", **kw):
+        return {"results": [to_plain(fn(**case)) for case in init_hidden_cases(seed, n, directions)]}
 
-    def judge(self, got, seed=0, n=6, **kw):
-        for case, value in zip(init_hidden_cases(seed, n), got["results"]):
-            call = ("init_hidden({batch_size}, {hidden_size}, num_layers={num_layers}, "
-                    "bidirectional={bidirectional})").format(**case)
+    def judge(self, got, seed=0, n=6, directions="both", **kw):
+        for case, value in zip(init_hidden_cases(seed, n, directions), got["results"]):
+            call = _call(case)
             if not (isinstance(value, dict) and value.get("__tensor__")):
                 return [f"{call} should return a torch.Tensor, not {type_name(value)}."]
             want = (case["num_layers"] * (2 if case["bidirectional"] else 1), case["batch_size"],
@@ -130,6 +138,32 @@ class InitHidden(Check):
 
     def passed(self, got, n=6, **kw):
         return f"right shape, zeros and float32 on {n} configurations."
+
+
+class InitHiddenRuns(InitHidden):
+    """The real nn.RNN (batch_first both ways) accepts init_hidden's state as h0."""
+
+    name = "init_hidden_runs"
+
+    def judge(self, got, seed=0, n=6, directions="both", **kw):
+        for i, (case, value) in enumerate(zip(init_hidden_cases(seed, n, directions), got["results"])):
+            if not (isinstance(value, dict) and value.get("__tensor__")):
+                return [f"{_call(case)} should return a torch.Tensor, not {type_name(value)}."]
+            batch_first = bool(i % 2 == 0)
+            rnn = nn.RNN(4, case["hidden_size"], num_layers=case["num_layers"], batch_first=batch_first,
+                         bidirectional=case["bidirectional"])
+            x = torch.randn(case["batch_size"], 5, 4) if batch_first else torch.randn(5, case["batch_size"], 4)
+            try:
+                with torch.no_grad():
+                    rnn(x, torch.as_tensor(value["data"]))
+            except Exception as exc:
+                return [f"nn.RNN(4, {case['hidden_size']}, num_layers={case['num_layers']}, "
+                        f"batch_first={batch_first}, bidirectional={case['bidirectional']}) rejects "
+                        f"{_call(case)} as h0: {type(exc).__name__}: {str(exc).splitlines()[0]}"]
+        return []
+
+    def passed(self, got, n=6, **kw):
+        return f"accepted as h0 by {n} real nn.RNN layers, batch_first both ways."
 
 
 class RunsRNN(Check):

@@ -1,0 +1,153 @@
+"""Real nbgrader runs in a throw-away copy of the course, for the grading tests.
+
+Typical use in a test module (one generate + one autograde per module keeps the suite fast):
+
+    @pytest.fixture(scope="module")
+    def graded(tmp_path_factory):
+        course = Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer")
+        subs = {"solution": course.solution(), "blank": course.release(),
+                "wrong_h0": course.solution(init_hidden="def init_hidden(...): ...")}
+        return course.autograde(subs)     # {student: {grade_id: score}}
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from course.release import nbgrader_env
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_BLOCK = re.compile(r"^[ \t]*### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*\n?",
+                            re.S | re.M)
+HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
+
+
+def strip_markers(source: str) -> str:
+    """The solution source as a student who got it right would submit it (markers removed)."""
+    return SOLUTION_BLOCK.sub(lambda m: m.group(1), source)
+
+
+class Course:
+    """A temporary course directory with a fresh gradebook and an isolated Jupyter config."""
+
+    def __init__(self, root: Path, assignment: str):
+        self.root, self.assignment = Path(root), assignment
+        shutil.copy(ROOT / "nbgrader_config.py", self.root / "nbgrader_config.py")
+        shutil.copytree(ROOT / "source" / assignment, self.root / "source" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        self.home = self.root / ".home"
+        self.home.mkdir()
+        self.env = nbgrader_env(self.home)
+        self.run("generate_assignment", assignment, "--force")
+
+    # -- running nbgrader -------------------------------------------------------------------------
+    def run(self, *args, check=True):
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
+                              cwd=self.root, env=self.env, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    # -- notebooks --------------------------------------------------------------------------------
+    def notebooks(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "source" / self.assignment).glob("*.ipynb"))
+
+    def _read(self, step: str, name: str | None):
+        name = name or self.notebooks()[0]
+        return nbformat.read(self.root / step / self.assignment / name, as_version=4)
+
+    def release(self, name: str | None = None):
+        """The student's starting notebook, as generated."""
+        return self._read("release", name)
+
+    def solution(self, name: str | None = None, **replacements: str):
+        """The release notebook with every answer cell filled in from source/ — the right answers —
+        except the answer cells named in ``replacements`` (grade_id=code), which get that code."""
+        release = self.release(name)
+        source = {c.metadata.get("nbgrader", {}).get("grade_id"): c
+                  for c in self._read("source", name).cells}
+        unknown = set(replacements) - set(source)
+        if unknown:
+            raise KeyError(f"no cells with grade_id {sorted(unknown)}")
+        for cell in release.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                grade_id = meta["grade_id"]
+                cell.source = replacements.get(grade_id, strip_markers(source[grade_id].source))
+        return release
+
+    # -- grading ----------------------------------------------------------------------------------
+    def autograde(self, submissions: dict, name: str | None = None) -> dict:
+        """Submit each notebook (or raw text, for broken JSON) as its own student; autograde them
+        all in one nbgrader run; return {student: {grade_id: score}} read from the gradebook."""
+        name = name or self.notebooks()[0]
+        for student, nb in submissions.items():
+            folder = self.root / "submitted" / student / self.assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            text = nb if isinstance(nb, str) else nbformat.writes(nb)
+            (folder / name).write_text(text)
+        self.run("autograde", self.assignment, "--force")
+        return self.scores(list(submissions), name)
+
+    def scores(self, students, name: str | None = None) -> dict:
+        from nbgrader.api import Gradebook, MissingEntry
+
+        name = (name or self.notebooks()[0]).removesuffix(".ipynb")
+        result = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            for student in students:
+                try:
+                    nb = gb.find_submission_notebook(name, self.assignment, student)
+                except MissingEntry:
+                    result[student] = None  # not graded at all (e.g. invalid JSON)
+                    continue
+                result[student] = {g.name: g.score for g in nb.grades}
+        return result
+
+    def max_scores(self, name: str | None = None) -> dict:
+        from nbgrader.api import Gradebook
+
+        name = (name or self.notebooks()[0]).removesuffix(".ipynb")
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            nb = gb.find_notebook(name, self.assignment)
+            return {c.name: c.max_score for c in nb.grade_cells}
+
+    def autograded(self, student: str, name: str | None = None):
+        return nbformat.read(self.root / "autograded" / student / self.assignment /
+                             (name or self.notebooks()[0]), as_version=4)
+
+
+def expect_lost(scores: dict, full: dict, lost: set[str]) -> list[str]:
+    """Which cells differ from 'full marks except exactly the cells in ``lost`` score 0'."""
+    wrong = []
+    for grade_id, max_score in full.items():
+        want = 0 if grade_id in lost else max_score
+        if scores.get(grade_id) != want:
+            wrong.append(f"{grade_id}: got {scores.get(grade_id)}, expected {want}")
+    return wrong
+
+
+def cell_outputs_text(nb, grade_id: str) -> str:
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            parts = []
+            for out in cell.get("outputs", []):
+                parts.append(out.get("text", "") or "\n".join(out.get("traceback", [])) or
+                             json.dumps(out.get("data", {})))
+            return "\n".join(parts)
+    raise KeyError(grade_id)
+
+
+def without_hidden(source: str) -> str:
+    return HIDDEN_BLOCK.sub("", source)
+
+
+def clone(nb):
+    return copy.deepcopy(nb)
