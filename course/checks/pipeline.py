@@ -1,0 +1,601 @@
+"""Checks for assignment 03, "The sequence-classifier pipeline".
+
+Probes build their inputs from the seed (weights are drawn per parameter name, so the same seed gives
+the same numbers in any process), call the student's code and return plain arrays. Judges rebuild the
+same weights in the real PyTorch modules, compute the reference, and — when the answer is wrong —
+compare it with the answers the usual mistakes give, to say which mistake it is.
+"""
+from __future__ import annotations
+
+import random
+import zlib
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from .. import data as course_data
+from .core import Check, to_plain, type_name
+from .rnn_layer import layer_config
+
+VOWEL_LENGTH = 29  # the longest Japanese Vowels utterance: every sequence is left-padded to this
+KINDS = {"rnn": nn.RNN, "gru": nn.GRU}
+
+
+# -- seeded numbers, identical in the probe and in the judge -------------------------------------
+def seeded_tensor(seed: int, tag: str, shape, scale: float = 1.0) -> torch.Tensor:
+    """Uniform(-scale, scale) numbers that depend only on (seed, tag, shape)."""
+    g = torch.Generator().manual_seed((int(seed) * 7919 + zlib.crc32(tag.encode())) % 2**63)
+    return (torch.rand(tuple(shape), generator=g) * 2 - 1) * scale
+
+
+def load_seeded(module: nn.Module, seed: int, prefix: str) -> None:
+    """Overwrite every parameter of ``module`` with seeded numbers (named prefix.param_name)."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(seeded_tensor(seed, f"{prefix}.{name}", p.shape, scale=0.6))
+
+
+def _float(value):
+    return value if isinstance(value, float) else None
+
+
+def _tensor(value):
+    """The array inside a probed tensor, or None."""
+    if isinstance(value, dict) and value.get("__tensor__"):
+        return value["data"]
+    return None
+
+
+def _close(a, b, atol=1e-4):
+    return a is not None and b is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, atol=atol)
+
+
+# -- last_hidden(output, h_n, batch_first) -----------------------------------------------------------
+def last_hidden_cases(seed, n=4, deep=False):
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        batch, seq_len, input_size, hidden = rng.sample(range(2, 13), 4)
+        layers = rng.choice([2, 3]) if deep else 1
+        cases.append({"batch": batch, "seq_len": seq_len, "input_size": input_size, "hidden": hidden,
+                      "num_layers": layers, "batch_first": i % 2 == 0})
+    return cases
+
+
+def run_case_rnn(case, seed, i):
+    """The nn.RNN run whose (output, h_n) last_hidden receives, rebuilt the same everywhere."""
+    rnn = nn.RNN(case["input_size"], case["hidden"], num_layers=case["num_layers"],
+                 batch_first=case["batch_first"])
+    load_seeded(rnn, seed + i, "rnn")
+    shape = ((case["batch"], case["seq_len"]) if case["batch_first"] else
+             (case["seq_len"], case["batch"])) + (case["input_size"],)
+    with torch.no_grad():
+        return rnn(seeded_tensor(seed + i, "x", shape))
+
+
+def _last_hidden_mistake(got, output, h_n, batch_first):
+    """Name the mistake whose result equals ``got``, or None."""
+    time_axis = 1 if batch_first else 0
+    first_step = output[:, 0] if batch_first else output[0]
+    candidates = [
+        (output[0], "output[0] is the first *sequence* of the batch (all its time steps) when "
+                    "batch_first=True" if batch_first else
+                    "output[0] is the hidden state after the *first* time step (time-major layout)"),
+        (first_step, "that is the hidden state after the first time step, before the RNN has read "
+                     "the rest of the sequence"),
+        (output.mean(dim=time_axis), "that is the mean over time of the outputs: the class must come "
+                                     "from the state after the *last* step, which has read everything"),
+        (output[-1], "output[-1] with batch_first=True is the last *sequence* of the batch, not the last "
+                     "time step; use output[:, -1] or h_n[-1]"),
+        (h_n, "h_n holds one final state per layer, (num_layers, batch, hidden): take the last layer's"),
+        (output, "that is the whole output tensor: keep only the last time step"),
+    ]
+    if len(h_n) > 1:
+        candidates.insert(0, (h_n[0], "h_n[0] is the final state of the *first* layer; with "
+                                      "num_layers > 1 the last layer's is h_n[-1]"))
+    for value, message in candidates:
+        if _close(got, value.numpy()):
+            return message
+    return None
+
+
+class LastHidden(Check):
+    """``last_hidden(output, h_n, batch_first) -> Tensor`` (batch, hidden): the last layer's final state."""
+
+    name = "pipeline_last_hidden"
+
+    def probe(self, fn, seed=0, n=4, deep=False, **kw):
+        results = []
+        for i, case in enumerate(last_hidden_cases(seed, n, deep)):
+            output, h_n = run_case_rnn(case, seed, i)
+            results.append(to_plain(fn(output, h_n, case["batch_first"])))
+        return {"results": results}
+
+    def judge(self, got, seed=0, n=4, deep=False, **kw):
+        for i, (case, value) in enumerate(zip(last_hidden_cases(seed, n, deep), got["results"])):
+            output, h_n = run_case_rnn(case, seed, i)
+            call = (f"nn.RNN({case['input_size']}, {case['hidden']}, num_layers={case['num_layers']}, "
+                    f"batch_first={case['batch_first']}) on a batch of {case['batch']} sequences of "
+                    f"{case['seq_len']} steps")
+            array = _tensor(value)
+            if array is None:
+                return [f"{call}: return a tensor, not {type_name(value)}."]
+            want = h_n[-1].numpy()
+            if _close(array, want, atol=1e-6):
+                continue
+            mistake = _last_hidden_mistake(array, output, h_n, case["batch_first"])
+            if mistake:
+                return [f"{call}: {mistake}."]
+            if array.shape != want.shape:
+                return [f"{call}: the result should be (batch, hidden_size) = {want.shape}, not "
+                        f"{array.shape}."]
+            return [f"{call}: the values are not the last layer's state after the last step "
+                    "(h_n[-1], which equals output[:, -1] when batch_first=True)."]
+        return []
+
+    def passed(self, got, n=4, deep=False, **kw):
+        depth = "stacked (2–3 layer)" if deep else "one-layer"
+        return f"the last layer's final state on {n} {depth} RNNs, batch_first both ways."
+
+
+# -- SequenceClassifier(input_size, hidden_size, num_classes, num_layers=1, rnn_type="rnn") --------
+def classifier_cases(seed, n=3, num_layers=1, rnn_type="rnn"):
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        input_size, hidden, classes, batch, seq_len = rng.sample(range(2, 15), 5)
+        cases.append({"input_size": input_size, "hidden_size": hidden, "num_classes": classes,
+                      "num_layers": num_layers, "rnn_type": rnn_type, "batch": batch,
+                      "seq_len": seq_len})
+    return cases
+
+
+def _find(model):
+    rnns = [m for m in model.modules() if isinstance(m, nn.RNNBase)]
+    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return rnns, heads
+
+
+def _build_args(case):
+    return {k: case[k] for k in ("input_size", "hidden_size", "num_classes", "num_layers", "rnn_type")}
+
+
+def reference_classifier(case, seed, i):
+    """The reference: the RNN, its (output, h_n), and the head, with the seeded weights."""
+    rnn = KINDS[case["rnn_type"]](case["input_size"], case["hidden_size"],
+                                  num_layers=case["num_layers"], batch_first=True)
+    head = nn.Linear(case["hidden_size"], case["num_classes"])
+    load_seeded(rnn, seed + i, "rnn")
+    load_seeded(head, seed + i, "head")
+    x = seeded_tensor(seed + i, "x", (case["batch"], case["seq_len"], case["input_size"]))
+    with torch.no_grad():
+        output, h_n = rnn(x)
+    return output, h_n, head
+
+
+def _signature(case):
+    return ("SequenceClassifier({input_size}, {hidden_size}, {num_classes}, num_layers={num_layers}, "
+            "rnn_type={rnn_type!r})").format(**case)
+
+
+class Classifier(Check):
+    """The student's SequenceClassifier class, built from seeded sizes, with seeded weights loaded
+    into its recurrent layer and its linear head; its forward output on a seeded batch is returned."""
+
+    name = "pipeline_classifier"
+
+    def probe(self, cls, seed=0, n=3, num_layers=1, rnn_type="rnn", **kw):
+        results = []
+        for i, case in enumerate(classifier_cases(seed, n, num_layers, rnn_type)):
+            torch.manual_seed(0)
+            model = cls(**_build_args(case))
+            rnns, heads = _find(model)
+            entry = {"is_module": isinstance(model, nn.Module),
+                     "rnns": [layer_config(m) for m in rnns], "heads": [layer_config(m) for m in heads]}
+            if len(rnns) == 1 and len(heads) == 1:
+                load_seeded(rnns[0], seed + i, "rnn")
+                load_seeded(heads[0], seed + i, "head")
+                x = seeded_tensor(seed + i, "x", (case["batch"], case["seq_len"], case["input_size"]))
+                model.eval()
+                with torch.no_grad():
+                    entry["out"] = to_plain(model(x))
+            results.append(entry)
+        return {"results": results}
+
+    def judge(self, got, seed=0, n=3, num_layers=1, rnn_type="rnn", **kw):
+        for i, (case, entry) in enumerate(zip(classifier_cases(seed, n, num_layers, rnn_type),
+                                              got["results"])):
+            call = _signature(case)
+            problem = self._structure(case, entry)
+            if problem:
+                return [f"{call}: {problem}"]
+            output, h_n, head = reference_classifier(case, seed, i)
+            out = _tensor(entry["out"])
+            if out is None:
+                return [f"{call}: forward should return a tensor of class scores, not "
+                        f"{type_name(entry['out'])}."]
+            with torch.no_grad():
+                want = head(h_n[-1]).numpy()
+            if _close(out, want):
+                continue
+            return [f"{call}: {self._mistake(out, want, output, h_n, head, case)}"]
+        return []
+
+    @staticmethod
+    def _structure(case, entry):
+        if not entry["is_module"]:
+            return "SequenceClassifier must subclass nn.Module."
+        rnns, heads = entry["rnns"], entry["heads"]
+        want_type = {"rnn": "RNN", "gru": "GRU"}[case["rnn_type"]]
+        if len(rnns) != 1:
+            return (f"the model should hold exactly one recurrent layer (nn.{want_type} with "
+                    f"num_layers={case['num_layers']}); found {len(rnns)}.")
+        if len(heads) != 1:
+            return f"the model should hold exactly one nn.Linear head; found {len(heads)}."
+        rnn, lin = rnns[0], heads[0]
+        if rnn["type"] != want_type:
+            return f"rnn_type={case['rnn_type']!r} should build an nn.{want_type}, not nn.{rnn['type']}."
+        for key, want in (("input_size", case["input_size"]), ("hidden_size", case["hidden_size"]),
+                          ("num_layers", case["num_layers"])):
+            if rnn.get(key) != want:
+                return f"the recurrent layer's {key} is {rnn.get(key)}, it should be {want}."
+        if rnn.get("bidirectional"):
+            return "this model reads left to right only: leave bidirectional=False."
+        if lin["in_features"] != case["hidden_size"] or lin["out_features"] != case["num_classes"]:
+            return (f"the head should be nn.Linear(hidden_size, num_classes) = "
+                    f"nn.Linear({case['hidden_size']}, {case['num_classes']}), not "
+                    f"nn.Linear({lin['in_features']}, {lin['out_features']}).")
+        if "out" not in entry:
+            return "the model could not be run."
+        return None
+
+    @staticmethod
+    def _mistake(out, want, output, h_n, head, case):
+        batch, classes = want.shape
+        if out.ndim == 2 and out.shape[1] == classes and np.all(out >= 0) and \
+                np.allclose(out.sum(axis=1), 1, atol=1e-4):
+            return ("forward returns probabilities (each row is ≥ 0 and sums to 1): it applies softmax. "
+                    "nn.CrossEntropyLoss applies log-softmax itself, so forward must return the raw "
+                    "scores (logits); softmax belongs only at inference time, e.g. "
+                    "model(x).softmax(dim=1).")
+        with torch.no_grad():
+            variants = [
+                (head(output[0]), "it reads output[0], which (batch_first=True) is the first "
+                                  "sequence of the batch, all its steps — use the last time step of "
+                                  "every sequence: last_hidden(output, h_n, batch_first=True)"),
+                (head(output[:, 0]), "it reads the hidden state after the *first* time step: the "
+                                     "class must come from the state after the last step"),
+                (head(output.mean(dim=1)), "it averages the outputs over time: the classifier should "
+                                           "read the final hidden state (after the last step) only"),
+                (head(h_n[0]), "it reads h_n[0], the first layer's final state: with "
+                               f"num_layers={case['num_layers']} the last layer's is h_n[-1]"),
+                (head(output[-1]), "it reads output[-1], the last *sequence* of the batch: with "
+                                   "batch_first=True the last time step is output[:, -1]"),
+            ]
+        if case["num_layers"] == 1:
+            variants.pop(3)  # h_n[0] is right for one layer
+        for value, message in variants:
+            if _close(out, value.numpy()):
+                return message + "."
+        if out.shape != want.shape:
+            return (f"for a batch of {batch} sequences forward should return ({batch}, {classes}) "
+                    f"class scores; it returns {out.shape}.")
+        return ("with the same weights, the scores differ from head(h_n[-1]): the input should go "
+                "through the recurrent layer, the last layer's final hidden state through the head, "
+                "and nothing else (no activation after the head).")
+
+    def passed(self, got, n=3, num_layers=1, rnn_type="rnn", **kw):
+        return (f"same logits as nn.{rnn_type.upper()}(num_layers={num_layers}) → h_n[-1] → nn.Linear "
+                f"on {n} configurations.")
+
+
+# -- the training loop: train_epoch, evaluate, fit --------------------------------------------------
+class ProbeNet(nn.Module):
+    """A small, known model the training checks hand to the student's loop."""
+
+    def __init__(self, input_size, hidden_size, num_classes, dropout=0.0):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return self.head(self.drop(h_n[-1]))
+
+
+def probe_setup(seed, n=96, dropout=0.0, batch_size=16):
+    """Seeded model (4 features, hidden 6, 3 classes) and a seeded order-task data set of n sequences."""
+    x, y = course_data.make_order_task(n, seq_len=6, num_features=4, seed=seed)
+    model = ProbeNet(4, 6, 3, dropout)
+    load_seeded(model, seed, "net")
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+    return model, loader, x, y
+
+
+def reference_epoch(model, loader, lr, zero_grad=True):
+    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    model.train()
+    for x, y in loader:
+        if zero_grad:
+            optimiser.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _params(model):
+    return {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+
+
+def _same_params(a, b):
+    return set(a) == set(b) and all(_close(a[k], b[k], atol=1e-5) for k in a)
+
+
+class TrainEpoch(Check):
+    """``train_epoch(model, loader, loss_fn, optimizer) -> float``: one pass over the loader, one
+    optimiser step per batch; returns the mean training loss. Probed with SGD on a known model."""
+
+    name = "pipeline_train_epoch"
+    lr = 0.5
+
+    def probe(self, fn, seed=0, **kw):
+        model, loader, _, _ = probe_setup(seed)
+        optimiser = torch.optim.SGD(model.parameters(), lr=self.lr)
+        model.eval()  # as evaluate() leaves it: train_epoch must switch back
+        loss = fn(model, loader, nn.CrossEntropyLoss(), optimiser)
+        return {"loss": to_plain(loss), "training": model.training, "params": _params(model)}
+
+    def judge(self, got, seed=0, **kw):
+        start, loader, _, _ = probe_setup(seed)
+        before = _params(start)
+        losses = reference_epoch(start, loader, self.lr)
+        want = _params(start)
+        params = got["params"]
+        if not _same_params(params, want):
+            if _same_params(params, before):
+                return ["the weights did not change: call loss.backward() and then optimizer.step() "
+                        "for every batch."]
+            sloppy, loader, _, _ = probe_setup(seed)
+            reference_epoch(sloppy, loader, self.lr, zero_grad=False)
+            if _same_params(params, _params(sloppy)):
+                return ["gradients pile up from batch to batch: call optimizer.zero_grad() before "
+                        "loss.backward() in every step."]
+            return ["after one epoch the weights differ from one SGD step per batch (zero_grad → "
+                    "forward → loss → backward → step, in that order, on every batch of the loader)."]
+        loss = got["loss"]
+        if isinstance(loss, dict) and loss.get("__tensor__"):
+            return ["return the mean loss as a Python float (loss.item()): a tensor keeps the "
+                    "computation graph of the batch alive."]
+        if not isinstance(loss, (float, int)) or isinstance(loss, bool):
+            return [f"return the mean loss as a float, not {type_name(loss)}."]
+        mean = float(np.mean(losses))
+        if not np.isclose(loss, mean, atol=1e-5):
+            if np.isclose(loss, losses[-1], atol=1e-5):
+                return ["that is the loss of the last batch only: return the mean over all batches."]
+            if np.isclose(loss, sum(losses), atol=1e-4):
+                return ["that is the sum of the batch losses: divide by the number of batches."]
+            return [f"the mean training loss of this epoch is {mean:.4f}, not {loss:.4f}: average "
+                    "loss.item() over the batches."]
+        if not got["training"]:
+            return ["call model.train() at the start: evaluate() puts the model in eval mode, and "
+                    "dropout would stay switched off for training."]
+        return []
+
+    def passed(self, got, **kw):
+        return "one optimiser step per batch, mean loss returned as a float, model in training mode."
+
+
+class _RecordingLoss(nn.Module):
+    """Cross-entropy that notes whether autograd was recording when it was called."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+        self.inner = nn.CrossEntropyLoss()
+
+    def forward(self, logits, target):
+        self.calls.append(bool(torch.is_grad_enabled() and logits.requires_grad))
+        return self.inner(logits, target)
+
+
+def reference_evaluate(model, loader):
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    total, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total += loss_fn(logits, y).item()
+            correct += int((logits.argmax(dim=1) == y).sum())
+            count += len(y)
+    return total / count, correct / count
+
+
+class Evaluate(Check):
+    """``evaluate(model, loader, loss_fn) -> (mean loss, accuracy)`` on a known model.
+
+    modes=False: the values (a model without dropout). modes=True: a model with dropout in training
+    mode, evaluated twice under different random seeds — eval mode makes the two results equal — with
+    a loss function that notes whether autograd was recording (it must not: torch.no_grad())."""
+
+    name = "pipeline_evaluate"
+
+    def probe(self, fn, seed=0, modes=False, **kw):
+        model, loader, _, _ = probe_setup(seed, n=80, dropout=0.5 if modes else 0.0)
+        model.train()
+        loss_fn = _RecordingLoss()
+        torch.manual_seed(seed)
+        first = to_plain(fn(model, loader, loss_fn))
+        model.train()
+        torch.manual_seed(seed + 1)
+        second = to_plain(fn(model, loader, loss_fn))
+        return {"first": first, "second": second, "recorded": loss_fn.calls}
+
+    def judge(self, got, seed=0, modes=False, **kw):
+        model, loader, _, _ = probe_setup(seed, n=80, dropout=0.5 if modes else 0.0)
+        want_loss, want_acc = reference_evaluate(model, loader)
+        first = got["first"]
+        if not (isinstance(first, list) and len(first) == 2):
+            return [f"return a pair (mean loss, accuracy), not {type_name(first)} {first!r}."[:300]]
+        loss, acc = first
+        for name, value in (("loss", loss), ("accuracy", acc)):
+            if isinstance(value, dict) and value.get("__tensor__"):
+                return [f"return the {name} as a Python float (.item()), not a tensor."]
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return [f"the {name} should be a float, not {type_name(value)}."]
+        if modes:
+            problems = []
+            if not got["recorded"]:
+                return ["evaluate should compute the loss with the loss_fn it is given."]
+            if any(got["recorded"]):
+                problems.append("autograd recorded the evaluation: wrap the loop in `with "
+                                "torch.no_grad():` — no gradients are needed, and recording costs "
+                                "memory and time.")
+            second = got["second"] if isinstance(got["second"], list) else [None, None]
+            same = all(isinstance(v, (int, float)) for v in second) and \
+                np.isclose(loss, second[0]) and np.isclose(acc, second[1])
+            if not same or not np.isclose(loss, want_loss, atol=1e-4):
+                problems.append("the result changes from one call to the next on the same data: "
+                                "dropout is still active. Call model.eval() first (fit switches back "
+                                "with model.train() in train_epoch).")
+            return problems
+        if np.isclose(loss, want_acc, atol=1e-6) and np.isclose(acc, want_loss, atol=1e-4):
+            return ["the pair is the wrong way round: return (loss, accuracy)."]
+        if np.isclose(acc, 100 * want_acc, atol=1e-4) and want_acc > 0:
+            return ["give the accuracy as a fraction between 0 and 1, not a percentage."]
+        if not np.isclose(acc, want_acc, atol=1e-6):
+            return [f"the accuracy on these {len(loader.dataset)} sequences is {want_acc:.4f}, not "
+                    f"{acc:.4f}: count argmax(logits) == label over all batches, divide by the number "
+                    "of sequences."]
+        if not np.isclose(loss, want_loss, atol=1e-4):
+            return [f"the mean loss is {want_loss:.4f}, not {loss:.4f}: average the loss over all "
+                    "sequences (or batches of equal size)."]
+        return []
+
+    def passed(self, got, modes=False, **kw):
+        if modes:
+            return "eval mode and no autograd: the same answer every time."
+        return "the right mean loss and accuracy."
+
+
+class Fit(Check):
+    """``fit(model, train_loader, val_loader, epochs, lr) -> history`` on a known model and a
+    seeded task: the history has one entry per epoch, the training loss falls, and the last
+    validation accuracy in the history is the one the judge computes from the model's predictions."""
+
+    name = "pipeline_fit"
+    epochs = 6
+
+    def probe(self, fn, seed=0, **kw):
+        from .. import training
+        model, _, x, y = probe_setup(seed, n=240)
+        g = torch.Generator().manual_seed(seed)
+        train = DataLoader(TensorDataset(x[:160], y[:160]), batch_size=16, shuffle=True, generator=g)
+        val = DataLoader(TensorDataset(x[160:], y[160:]), batch_size=40)
+        torch.manual_seed(seed)
+        with training.quiet():
+            history = fn(model, train, val, epochs=self.epochs, lr=1e-2)
+        model.eval()
+        with torch.no_grad():
+            predictions = model(x[160:]).argmax(dim=1).numpy()
+        return {"history": to_plain(history), "predictions": predictions}
+
+    def judge(self, got, seed=0, **kw):
+        history = got["history"]
+        if not isinstance(history, dict):
+            return [f"fit should return the history dict, not {type_name(history)}."]
+        for key in ("train_loss", "val_loss", "val_acc"):
+            values = history.get(key)
+            if not isinstance(values, list):
+                return [f"the history needs a list under {key!r} (keys: {sorted(history)})."]
+            if len(values) != self.epochs:
+                return [f"fit(..., epochs={self.epochs}) should record one {key} per epoch; the list "
+                        f"has {len(values)}."]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                return [f"store plain floats in history[{key!r}] (use .item() or the floats "
+                        "train_epoch and evaluate return)."]
+        losses = history["train_loss"]
+        if not losses[-1] < 0.97 * losses[0]:
+            return [f"the training loss did not fall ({losses[0]:.3f} → {losses[-1]:.3f}): fit should "
+                    "train the model it is given, with torch.optim.Adam(model.parameters(), lr=lr), "
+                    "calling train_epoch once per epoch."]
+        _, y = course_data.make_order_task(240, seq_len=6, num_features=4, seed=seed)
+        accuracy = float(np.mean(np.asarray(got["predictions"]) == y[160:].numpy()))
+        if not np.isclose(history["val_acc"][-1], accuracy, atol=1e-6):
+            return [f"after training, the model gets {accuracy:.3f} of the validation sequences right, "
+                    f"but history['val_acc'][-1] says {history['val_acc'][-1]:.3f}: record what "
+                    "evaluate(model, val_loader, loss_fn) returns after each epoch, for this model."]
+        return []
+
+    def passed(self, got, **kw):
+        losses = got["history"]["train_loss"]
+        return f"training loss {losses[0]:.3f} → {losses[-1]:.3f}, history complete."
+
+
+# -- accuracy of the student's trained models ---------------------------------------------------------
+def order_inputs(seed, n):
+    """Held-out order-task sequences (never the training seed 0). Only the judge uses the labels."""
+    return course_data.make_order_task(n, seed=1000 + seed)
+
+
+def vowel_test_inputs(seed, n):
+    """The Japanese Vowels test split as the notebook feeds it: standardised with the statistics of
+    the whole training split, left-padded to 29 frames; a seeded subset of n utterances."""
+    train, _ = course_data.load_japanese_vowels("train")
+    test, labels = course_data.load_japanese_vowels("test")
+    _, mean, std = course_data.standardize(train)
+    test, _, _ = course_data.standardize(test, mean, std)
+    padded, _ = course_data.pad_left(test, VOWEL_LENGTH)
+    index = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:n]
+    return padded[index], labels[index]
+
+
+class HeldOutAccuracy(Check):
+    """The student's trained model predicts held-out sequences; the judge scores the predictions.
+
+    task="order": order-task sequences of a fresh seed; task="vowels": Japanese Vowels test
+    utterances (a seeded subset)."""
+
+    name = "pipeline_accuracy"
+
+    @staticmethod
+    def _inputs(task, seed, n):
+        return order_inputs(seed, n) if task == "order" else vowel_test_inputs(seed, n)
+
+    def probe(self, model, task="order", seed=0, n=300, **kw):
+        x, _ = self._inputs(task, seed, n)
+        model.eval()
+        with torch.no_grad():
+            scores = model(x)
+        return {"shape": list(scores.shape), "predictions": scores.argmax(dim=1).numpy()}
+
+    def judge(self, got, task="order", seed=0, n=300, minimum=0.9, **kw):
+        _, labels = self._inputs(task, seed, n)
+        classes = 3 if task == "order" else course_data.JAPANESE_VOWELS_CLASSES
+        if got["shape"] != [len(labels), classes]:
+            return [f"for {len(labels)} sequences the model should return ({len(labels)}, {classes}) "
+                    f"class scores, not {tuple(got['shape'])}."]
+        accuracy = self._accuracy(got, labels)
+        if accuracy >= minimum:
+            return []
+        if accuracy < 1.5 / classes:
+            return [f"held-out accuracy {accuracy:.1%}, about chance ({1 / classes:.0%}): is the model "
+                    "trained (run the training cell), and does it read the last hidden state?"]
+        return [f"held-out accuracy {accuracy:.1%}, below the {minimum:.0%} needed: train with the "
+                "settings given in the notebook (Adam, lr 1e-2, the epochs shown) and check that the "
+                "model reads the final hidden state."]
+
+    @staticmethod
+    def _accuracy(got, labels):
+        return float(np.mean(np.asarray(got["predictions"]) == labels.numpy()))
+
+    def passed(self, got, task="order", seed=0, n=300, **kw):
+        accuracy = self._accuracy(got, self._inputs(task, seed, n)[1])
+        return f"held-out accuracy {accuracy:.1%} on {len(got['predictions'])} sequences it never saw."
