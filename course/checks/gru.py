@@ -1,0 +1,830 @@
+"""Checks for assignment 05, "Inside the GRU, and sequences of different lengths".
+
+Every check here follows core.py: the probe only calls the student's object on inputs rebuilt from
+the literal kw and returns plain data; the judge rebuilds the same inputs, computes the reference with
+the real nn.GRU / nn.GRUCell / nn.LSTMCell / pack_padded_sequence, and names the mistake it sees.
+For gru_cell and lstm_cell the judge also computes each classic mistake from the same inputs and
+names the one that matches the student's numbers.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import random
+import textwrap
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from .core import Check, to_plain, type_name
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------------------------
+def _distinct_sizes(rng, k, low=2, high=12):
+    return rng.sample(range(low, high + 1), k)
+
+
+def _tensor_or_none(value):
+    if isinstance(value, dict) and value.get("__tensor__"):
+        return value
+    return None
+
+
+def _close(a, b, dtype):
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-10)
+    return a.shape == b.shape and np.allclose(a, b, **tol)
+
+
+def _error(exc):
+    return {"__error__": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+
+
+def _weight_hint(error_text):
+    if "mat1 and mat2" in error_text or "size mismatch" in error_text or "must match" in error_text:
+        return (" — PyTorch stores weights as (out_features, in_features), e.g. W_ih is "
+                "(3 × hidden, input): multiply x_t @ W_ih.T (or F.linear(x_t, W_ih, b_ih)).")
+    return ""
+
+
+# Calls that do the recurrent work for you. A student's own helper named gru_cell is fine (a bare
+# name); torch.gru_cell, nn.GRU(...), module.forward(...), torch._VF are not.
+FORBIDDEN_ATTRS = {"GRU", "GRUCell", "gru", "gru_cell", "LSTM", "LSTMCell", "lstm", "lstm_cell",
+                   "RNN", "forward", "_VF"}
+FORBIDDEN_NAMES = {"GRU", "GRUCell", "LSTMCell", "_VF"}
+
+
+def source_of(fn):
+    """The source text of a function (notebook cells are in linecache), or None."""
+    try:
+        return textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return None
+
+
+def forbidden_calls(source: str, module_args=()) -> list[str]:
+    """Names of built-in recurrent kernels the source calls (static scan with ast)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "_VF":
+            found.append("torch._VF")
+        elif isinstance(node, ast.Name) and node.id == "_VF":
+            found.append("_VF")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRS:
+                found.append(f".{func.attr}(...)")
+            elif isinstance(func, ast.Name) and (func.id in FORBIDDEN_NAMES or func.id in module_args):
+                found.append(f"{func.id}(...)")
+    return sorted(set(found))
+
+
+def _first_arg(fn):
+    try:
+        return next(iter(inspect.signature(fn).parameters))
+    except (TypeError, ValueError, StopIteration):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# GRU cell: reference and the classic mistakes
+# ---------------------------------------------------------------------------------------------
+def _linear(x, W, b):
+    return x @ W.T + b
+
+
+def _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh, order=(0, 1, 2)):
+    gi = _linear(x, W_ih, b_ih).chunk(3, dim=1)
+    gh = _linear(h, W_hh, b_hh).chunk(3, dim=1)
+    r_i, z_i, n_i = (gi[k] for k in order)
+    r_h, z_h, n_h = (gh[k] for k in order)
+    return r_i, z_i, n_i, r_h, z_h, n_h
+
+
+def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake=None):
+    """One GRU step as PyTorch computes it, or with one named mistake."""
+    H = h.shape[1]
+    order = {"z_r_swapped": (1, 0, 2), "chunks_n_r_z": (2, 0, 1), "chunks_r_n_z": (0, 2, 1),
+             "chunks_n_z_r": (2, 1, 0), "chunks_z_n_r": (1, 2, 0)}.get(mistake, (0, 1, 2))
+    r_i, z_i, n_i, r_h, z_h, n_h = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh, order)
+    r = torch.sigmoid(r_i + r_h)
+    z = torch.sigmoid(z_i + z_h)
+    if mistake == "paper_candidate":  # Cho et al. / d2l: reset applied to h before the matmul
+        W_hn = W_hh[2 * H:]
+        n = torch.tanh(n_i + (r * h) @ W_hn.T + b_hh[2 * H:])
+    elif mistake == "merged_bias":  # b_in + b_hn added outside the reset gate
+        n = torch.tanh(n_i + b_hh[2 * H:] + r * (n_h - b_hh[2 * H:]))
+    elif mistake == "no_reset":
+        n = torch.tanh(n_i + n_h)
+    else:
+        n = torch.tanh(n_i + r * n_h)
+    if mistake == "one_minus_z_swapped":
+        return z * n + (1 - z) * h
+    return (1 - z) * n + z * h
+
+
+GRU_MISTAKES = {
+    "paper_candidate": "your candidate applies r before the matrix product, n = tanh(W_in x + b_in + "
+                       "W_hn (r ⊙ h) + b_hn), as in the original GRU paper and d2l.ai. PyTorch "
+                       "multiplies after it: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
+    "merged_bias": "you add b_hn outside the reset gate (b_in + b_hn merged into one bias). In "
+                   "PyTorch b_hn sits inside: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
+    "z_r_swapped": "z and r are swapped: the chunks of W_ih and W_hh come in the order r, z, n "
+                   "(reset, update, new), so the first chunk is r.",
+    "one_minus_z_swapped": "(1 − z) multiplies the wrong term: PyTorch keeps the old state with z, "
+                           "h' = (1 − z) ⊙ n + z ⊙ h, so z ≈ 1 means 'keep the memory'.",
+    "chunks_n_r_z": "the chunks are in the wrong order: PyTorch stacks them r, z, n (rows 0:H are r, "
+                    "H:2H are z, 2H:3H are n).",
+    "chunks_r_n_z": "the chunks are in the wrong order: PyTorch stacks them r, z, n (rows 0:H are r, "
+                    "H:2H are z, 2H:3H are n).",
+    "chunks_n_z_r": "the chunks are in the wrong order: PyTorch stacks them r, z, n (rows 0:H are r, "
+                    "H:2H are z, 2H:3H are n).",
+    "chunks_z_n_r": "the chunks are in the wrong order: PyTorch stacks them r, z, n (rows 0:H are r, "
+                    "H:2H are z, 2H:3H are n).",
+    "no_reset": "the reset gate r is never used: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
+}
+
+
+def gru_cell_cases(seed, n=5):
+    """Distinct sizes; batch 1 and > 1; float32 and float64; weights large enough that mistakes show."""
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        batch, input_size, hidden = _distinct_sizes(rng, 3, 2, 9)
+        if i == 0:
+            batch = 1
+        cases.append({"batch": batch, "input_size": input_size, "hidden_size": hidden,
+                      "dtype": "float64" if i % 2 else "float32", "seed": rng.randrange(2**31)})
+    return cases
+
+
+def gru_cell_inputs(case, gates=3):
+    g = torch.Generator().manual_seed(case["seed"])
+    dtype = DTYPES[case["dtype"]]
+    B, I, H = case["batch"], case["input_size"], case["hidden_size"]
+
+    def rand(*shape, scale=1.0):
+        return (scale * torch.randn(*shape, generator=g, dtype=torch.float64)).to(dtype)
+
+    return (rand(B, I), rand(B, H), rand(gates * H, I, scale=0.6), rand(gates * H, H, scale=0.6),
+            rand(gates * H, scale=0.6), rand(gates * H, scale=0.6))
+
+
+def _cell_call(case):
+    return (f"batch {case['batch']}, input_size {case['input_size']}, hidden_size "
+            f"{case['hidden_size']}, {case['dtype']}")
+
+
+def _probe_cell(fn, cases, gates=3, lstm=False):
+    results = []
+    for case in cases:
+        x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, gates)
+        try:
+            with torch.no_grad():
+                if lstm:
+                    c = gru_cell_inputs(dict(case, seed=case["seed"] + 1), gates)[1]
+                    out = fn(x.clone(), (h.clone(), c.clone()), W_ih.clone(), W_hh.clone(),
+                             b_ih.clone(), b_hh.clone())
+                else:
+                    out = fn(x.clone(), h.clone(), W_ih.clone(), W_hh.clone(), b_ih.clone(),
+                             b_hh.clone())
+            results.append(to_plain(out))
+        except NotImplementedError:
+            raise
+        except Exception as exc:
+            results.append(_error(exc))
+    return {"results": results, "source": source_of(fn)}
+
+
+def _check_tensor(value, want_shape, dtype, what):
+    """A message if value is not a tensor of that shape and dtype, else None."""
+    t = _tensor_or_none(value)
+    if t is None:
+        return f"{what} should be a torch.Tensor, got {type_name(value)}."
+    shape = tuple(t["data"].shape)
+    if shape != tuple(want_shape):
+        return f"{what} has shape {shape}, expected {tuple(want_shape)}."
+    if t["dtype"] != dtype:
+        return (f"{what} is {t['dtype']} but the inputs were {dtype}: build every tensor from the "
+                "inputs (no torch.zeros without dtype=...) so the dtype follows them.")
+    return None
+
+
+def _forbidden_message(source, what, extra_args=()):
+    bad = forbidden_calls(source or "", extra_args)
+    if bad:
+        return (f"{what} must do the arithmetic itself; it calls {', '.join(bad)}, which runs "
+                "PyTorch's own recurrent kernel. Use only matrix products, sigmoid and tanh "
+                "(no credit for this cell until then).")
+    return None
+
+
+class GRUCellCheck(Check):
+    """``gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh) -> h_t`` against nn.GRUCell."""
+
+    name = "gru_cell"
+
+    def probe(self, fn, seed=0, n=5, **kw):
+        return _probe_cell(fn, gru_cell_cases(seed, n))
+
+    def judge(self, got, seed=0, n=5, **kw):
+        bad = _forbidden_message(got.get("source"), "gru_cell")
+        if bad:
+            return [bad]
+        for case, value in zip(gru_cell_cases(seed, n), got["results"]):
+            call = _cell_call(case)
+            if isinstance(value, dict) and "__error__" in value:
+                return [f"with {call} your gru_cell raised {value['__error__']}"
+                        f"{_weight_hint(value['__error__'])}"]
+            x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case)
+            cell = nn.GRUCell(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
+            with torch.no_grad():
+                for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
+                                (W_ih, W_hh, b_ih, b_hh)):
+                    p.copy_(v)
+                want = cell(x, h)
+            problem = _check_tensor(value, want.shape, case["dtype"], f"h_t ({call})")
+            if problem:
+                return [problem]
+            mine = value["data"]
+            if _close(mine, want.numpy(), case["dtype"]):
+                continue
+            for mistake, message in GRU_MISTAKES.items():
+                variant = gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake).numpy()
+                if _close(mine, variant, case["dtype"]):
+                    return [f"({call}) {message}"]
+            return [f"({call}) h_t differs from nn.GRUCell by up to "
+                    f"{np.abs(mine - want.numpy()).max():.3g}. Check, one at a time: the chunks r, z, "
+                    "n; r = σ(W_ir x + b_ir + W_hr h + b_hr); n = tanh(W_in x + b_in + r ⊙ (W_hn h + "
+                    "b_hn)); h' = (1 − z) ⊙ n + z ⊙ h."]
+        return []
+
+    def passed(self, got, n=5, **kw):
+        return f"matches nn.GRUCell on {n} configurations (batch 1 and more, float32 and float64)."
+
+
+# ---------------------------------------------------------------------------------------------
+# gru_forward: a whole nn.GRU from its parameters
+# ---------------------------------------------------------------------------------------------
+class _ModuleCalled(Exception):
+    pass
+
+
+class GRUWithoutForward(nn.GRU):
+    """A real nn.GRU whose forward refuses to run: gru_forward must read the weights, not call it."""
+
+    def forward(self, *args, **kwargs):  # noqa: D401
+        raise _ModuleCalled("gru_forward called the nn.GRU module itself")
+
+
+def gru_forward_cases(seed, kind, n=4):
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        seq_len, batch, input_size, hidden = _distinct_sizes(rng, 4, 2, 9)
+        if i == 0:
+            seq_len = 1
+        if i == 1:
+            batch = 1
+        case = {"seq_len": seq_len, "batch": batch, "input_size": input_size, "hidden_size": hidden,
+                "num_layers": 1, "batch_first": False, "bias": True, "dtype": "float32",
+                "h0": i % 2 == 1, "seed": rng.randrange(2**31)}
+        if kind == "batch_first":
+            case["batch_first"] = True
+        elif kind == "options":
+            case["bias"] = i != 1
+            case["dtype"] = "float32" if i == 2 else "float64"
+        elif kind == "deep":
+            case["num_layers"] = [2, 3, 2, 3][i % 4]
+            case["batch_first"] = bool(i % 2)
+            case["bias"] = i != 2
+            case["dtype"] = "float64" if i == 3 else "float32"
+            for key in ("input_size", "hidden_size"):  # keep every size distinct from num_layers
+                if case[key] in (2, 3):
+                    case[key] += 8
+            if case["batch"] == case["num_layers"]:
+                case["batch"] = 12 + i
+        cases.append(case)
+    return cases
+
+
+def build_gru(case, cls=nn.GRU):
+    with torch.random.fork_rng():
+        torch.manual_seed(case["seed"])
+        gru = cls(case["input_size"], case["hidden_size"], num_layers=case["num_layers"],
+                  bias=case["bias"], batch_first=case["batch_first"])
+    return gru.to(DTYPES[case["dtype"]])
+
+
+def gru_forward_inputs(case):
+    g = torch.Generator().manual_seed(case["seed"] + 1)
+    dtype = DTYPES[case["dtype"]]
+    T, B = case["seq_len"], case["batch"]
+    shape = (B, T, case["input_size"]) if case["batch_first"] else (T, B, case["input_size"])
+    x = torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
+    h0 = None
+    if case["h0"]:
+        h0 = torch.randn(case["num_layers"], B, case["hidden_size"], generator=g,
+                         dtype=torch.float64).to(dtype)
+    return x, h0
+
+
+def reference_forward(gru, x, h0=None, mistake=None):
+    """The GRU computed layer by layer with gru_step (mistake=None matches nn.GRU)."""
+    if gru.batch_first:
+        x = x.transpose(0, 1)
+    T, B, _ = x.shape
+    H = gru.hidden_size
+    if h0 is None:
+        h0 = x.new_zeros(gru.num_layers, B, H)
+    layer_input, finals = x, []
+    for k in range(gru.num_layers):
+        W_ih, W_hh = getattr(gru, f"weight_ih_l{k}"), getattr(gru, f"weight_hh_l{k}")
+        if gru.bias:
+            b_ih, b_hh = getattr(gru, f"bias_ih_l{k}"), getattr(gru, f"bias_hh_l{k}")
+        else:
+            b_ih = b_hh = W_ih.new_zeros(3 * H)
+        h, steps = h0[k], []
+        for t in range(T):
+            h = gru_step(layer_input[t], h, W_ih, W_hh, b_ih, b_hh, mistake)
+            steps.append(h)
+        layer_input = torch.stack(steps)
+        finals.append(h)
+    output = layer_input.transpose(0, 1) if gru.batch_first else layer_input
+    return output, torch.stack(finals)
+
+
+def _describe(case):
+    parts = [f"seq_len {case['seq_len']}", f"batch {case['batch']}", f"input_size {case['input_size']}",
+             f"hidden_size {case['hidden_size']}", f"num_layers {case['num_layers']}",
+             f"batch_first={case['batch_first']}", f"bias={case['bias']}", case["dtype"],
+             "with h0" if case["h0"] else "h0=None"]
+    return ", ".join(parts)
+
+
+class GRUForward(Check):
+    """``gru_forward(gru, x, h0=None) -> (output, h_n)`` for any unidirectional nn.GRU.
+
+    kw: kind ("basic", "batch_first", "options", "deep"), seed, n.
+    """
+
+    name = "gru_forward"
+
+    def probe(self, fn, kind="basic", seed=0, n=4, **kw):
+        results = []
+        for case in gru_forward_cases(seed, kind, n):
+            gru = build_gru(case, GRUWithoutForward)
+            x, h0 = gru_forward_inputs(case)
+            try:
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = fn(gru, x, h0) if h0 is not None else fn(gru, x)
+                if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                    results.append({"__error__": f"returned {type(out).__name__}, not a pair "
+                                                 "(output, h_n)"})
+                    continue
+                results.append({"output": to_plain(out[0]), "h_n": to_plain(out[1])})
+            except NotImplementedError:
+                raise
+            except _ModuleCalled:
+                results.append({"__called__": True})
+            except Exception as exc:
+                results.append(_error(exc))
+        return {"results": results, "source": source_of(fn), "module_arg": _first_arg(fn)}
+
+    def judge(self, got, kind="basic", seed=0, n=4, **kw):
+        module_arg = (got.get("module_arg"),) if got.get("module_arg") else ()
+        bad = _forbidden_message(got.get("source"), "gru_forward", module_arg)
+        if bad:
+            return [bad]
+        failures = []
+        for case, value in zip(gru_forward_cases(seed, kind, n), got["results"]):
+            call = _describe(case)
+            if value.get("__called__"):
+                return [f"({call}) gru_forward called the module (gru(x) / gru.forward): that runs "
+                        "PyTorch's kernel, not yours. Read gru.weight_ih_l0 etc. and loop over time "
+                        "with your gru_cell (no credit for this cell until then)."]
+            if "__error__" in value:
+                msg = value["__error__"]
+                hint = ""
+                if "bias_ih" in msg or "bias_hh" in msg or "NoneType" in msg:
+                    hint = (" — with bias=False the module has no bias_ih_l0/bias_hh_l0 attributes: "
+                            "use zeros of size 3 × hidden_size in their place.")
+                elif case["num_layers"] > 1 and "mat1 and mat2" in msg:
+                    hint = (" — layer k ≥ 1 reads the hidden_size outputs of layer k − 1 with its own "
+                            "weights: getattr(gru, f\"weight_ih_l{k}\"), not weight_ih_l0.")
+                return [f"({call}) gru_forward raised {msg}{hint or _weight_hint(msg)}"]
+            gru = build_gru(case)
+            x, h0 = gru_forward_inputs(case)
+            with torch.no_grad():
+                want_out, want_hn = gru(x, h0)
+            problem = _check_tensor(value["output"], want_out.shape, case["dtype"], f"output ({call})")
+            if problem:
+                out = _tensor_or_none(value["output"])
+                if out is not None and case["batch_first"] and \
+                        tuple(out["data"].shape) == tuple(want_out.transpose(0, 1).shape):
+                    return [f"({call}) with batch_first=True the input and the output are "
+                            "(batch, seq_len, features): transpose x to time-major before the loop "
+                            "and the output back after it."]
+                return [problem]
+            problem = _check_tensor(value["h_n"], want_hn.shape, case["dtype"], f"h_n ({call})")
+            if problem:
+                hn = _tensor_or_none(value["h_n"])
+                if hn is not None and tuple(hn["data"].shape) == (case["batch"], case["num_layers"],
+                                                                  case["hidden_size"]):
+                    problem += (" h_n is (num_layers, batch, hidden_size) even when "
+                                "batch_first=True: stack the layers' final states on dim 0.")
+                elif hn is not None and tuple(hn["data"].shape) == (case["batch"], case["hidden_size"]):
+                    problem += " Keep the layer axis: torch.stack(finals) gives (num_layers, batch, H)."
+                return [problem]
+            out, hn = value["output"]["data"], value["h_n"]["data"]
+            ok_out = _close(out, want_out.numpy(), case["dtype"])
+            ok_hn = _close(hn, want_hn.numpy(), case["dtype"])
+            if ok_out and ok_hn:
+                continue
+            if ok_out:
+                return [f"({call}) output is right but h_n is not: h_n[k] is the state of layer k "
+                        "after the last time step."]
+            # Which known mistakes reproduce this output? Keep the ones that fit *every* failing case
+            # (with seq_len 1 and h0=None several cell mistakes give the same numbers).
+            with torch.no_grad():
+                fits = set()
+                if h0 is not None and _close(out, gru(x)[0].numpy(), case["dtype"]):
+                    fits.add("ignores_h0")
+                for mistake in GRU_MISTAKES:
+                    if _close(out, reference_forward(gru, x, h0, mistake)[0].numpy(), case["dtype"]):
+                        fits.add(mistake)
+            failures.append((call, case, fits, np.abs(out - want_out.numpy()).max()))
+        if not failures:
+            return []
+        call, case, _, gap = failures[0]
+        common = set.intersection(*(f[2] for f in failures))
+        if "ignores_h0" in common:
+            return [f"({call}) your output ignores h0: when h0 is given, layer k starts from h0[k] "
+                    "instead of zeros."]
+        for mistake, message in GRU_MISTAKES.items():
+            if mistake in common:
+                return [f"({call}) the loop looks right, but the cell has a mistake — {message}"]
+        if case["num_layers"] > 1:
+            return [f"({call}) output differs from nn.GRU. With num_layers > 1, layer k reads the "
+                    "outputs of layer k − 1 at every step, with its own weight_ih_l{k}, "
+                    "weight_hh_l{k} and h0[k]; output comes from the top layer."]
+        if case["batch_first"]:
+            return [f"({call}) output differs from nn.GRU: with batch_first=True, time is dim 1 of "
+                    "x; loop over x[:, t] (or transpose first)."]
+        return [f"({call}) output differs from nn.GRU by up to {gap:.3g}: loop t = 0 .. seq_len − 1, "
+                "feeding each step's h into the next."]
+
+    def passed(self, got, kind="basic", n=4, **kw):
+        return f"output and h_n match nn.GRU on {n} '{kind}' configurations."
+
+
+# ---------------------------------------------------------------------------------------------
+# Last time step of a GRU output (seed's fill-in)
+# ---------------------------------------------------------------------------------------------
+class LastStep(Check):
+    """The answer is (output, last): last must be the last time step of output, for every sequence."""
+
+    name = "gru_last_step"
+
+    def probe(self, answer, **kw):
+        output, last = answer
+        return {"output": to_plain(output), "last": to_plain(last)}
+
+    def judge(self, got, batch_first=False, **kw):
+        out, last = _tensor_or_none(got["output"]), _tensor_or_none(got["last"])
+        if out is None or last is None:
+            return ["both the GRU output and your selection should be tensors."]
+        o, l = out["data"], last["data"]
+        want = o[:, -1] if batch_first else o[-1]
+        layout = "(batch, seq_len, hidden)" if batch_first else "(seq_len, batch, hidden)"
+        if l.shape == want.shape and np.array_equal(l, want):
+            return []
+        wrong = o[-1] if batch_first else o[:, -1]
+        if l.shape == wrong.shape and np.array_equal(l, wrong):
+            return [f"here the output is {layout}: you took the last "
+                    f"{'sequence of the batch' if batch_first else 'sequence'} at every step. The last "
+                    f"time step is {'output[:, -1]' if batch_first else 'output[-1]'}."]
+        first = o[:, 0] if batch_first else o[0]
+        if l.shape == first.shape and np.array_equal(l, first):
+            return ["index 0 is the first time step; the last one is -1 (or seq_len − 1)."]
+        return [f"expected a {want.shape} tensor holding the last time step of every sequence; the "
+                f"output is {layout}."]
+
+    def passed(self, got, **kw):
+        return "the last time step of every sequence in the batch."
+
+
+# ---------------------------------------------------------------------------------------------
+# Variable-length batches
+# ---------------------------------------------------------------------------------------------
+def length_cases(seed, n=3):
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        batch, features = _distinct_sizes(rng, 2, 3, 9)
+        lengths = [rng.randint(1, 11) for _ in range(batch)]
+        while len(set(lengths)) < 2 or sorted(lengths, reverse=True) == lengths:
+            lengths = [rng.randint(1, 11) for _ in range(batch)]
+        cases.append({"features": features, "lengths": lengths, "classes": rng.randint(3, 9),
+                      "seed": rng.randrange(2**31)})
+    return cases
+
+
+def collate_input(case):
+    g = torch.Generator().manual_seed(case["seed"])
+    seqs = [torch.randn(L, case["features"], generator=g) + 0.5 for L in case["lengths"]]
+    labels = torch.randint(0, case["classes"], (len(seqs),), generator=g)
+    return [(s, int(y)) for s, y in zip(seqs, labels)]
+
+
+class Collate(Check):
+    """``collate(batch) -> (padded, lengths, labels)``; batch is a list of (sequence, label) pairs."""
+
+    name = "gru_collate"
+
+    def probe(self, fn, seed=0, n=3, **kw):
+        results = []
+        for case in length_cases(seed, n):
+            try:
+                out = fn([(s.clone(), y) for s, y in collate_input(case)])
+            except NotImplementedError:
+                raise
+            except Exception as exc:
+                results.append(_error(exc))
+                continue
+            if not (isinstance(out, (tuple, list)) and len(out) == 3):
+                results.append({"__error__": f"returned {type(out).__name__}, not a triple"})
+                continue
+            entry = {"padded": to_plain(out[0]), "lengths": to_plain(out[1]),
+                     "labels": to_plain(out[2])}
+            if isinstance(out[1], torch.Tensor):
+                entry["lengths_device"] = out[1].device.type
+            results.append(entry)
+        return {"results": results}
+
+    def judge(self, got, seed=0, n=3, **kw):
+        for case, value in zip(length_cases(seed, n), got["results"]):
+            call = f"a batch with lengths {case['lengths']}"
+            if "__error__" in value:
+                return [f"for {call}, collate raised {value['__error__']}"]
+            batch = collate_input(case)
+            seqs = [s for s, _ in batch]
+            want = nn.utils.rnn.pad_sequence(seqs, batch_first=True).numpy()
+            padded, lengths, labels = (_tensor_or_none(value[k]) for k in ("padded", "lengths", "labels"))
+            if padded is None:
+                return [f"for {call}, padded should be a tensor, got {type_name(value['padded'])}."]
+            p = padded["data"]
+            if p.shape != want.shape:
+                if p.shape == (want.shape[1], want.shape[0], want.shape[2]):
+                    return [f"for {call}, padded is time-major {p.shape}; the course uses "
+                            f"batch_first=True: (batch, longest, features) = {want.shape} "
+                            "(pad_sequence(..., batch_first=True))."]
+                return [f"for {call}, padded should be (batch, longest length, features) = "
+                        f"{want.shape}, not {p.shape}."]
+            if not np.allclose(p, want):
+                left = np.stack([np.concatenate([np.zeros((want.shape[1] - len(s), s.shape[1])), s.numpy()])
+                                 for s in seqs])
+                if np.allclose(p, left):
+                    return [f"for {call}, you padded on the left. Packing expects every sequence to "
+                            "start at step 0: pad at the end (right padding)."]
+                return [f"for {call}, padded should hold each sequence from step 0, then zeros."]
+            if lengths is None:
+                return [f"lengths should be a tensor (pack_padded_sequence wants a CPU int64 tensor), "
+                        f"got {type_name(value['lengths'])}."]
+            if lengths["dtype"] != "int64":
+                return [f"lengths is {lengths['dtype']}: pack_padded_sequence wants int64 lengths "
+                        "(torch.tensor([...], dtype=torch.long))."]
+            if value.get("lengths_device", "cpu") != "cpu":
+                return ["lengths must stay on the CPU, even when the data goes to a GPU."]
+            if list(lengths["data"].reshape(-1)) != case["lengths"]:
+                return [f"lengths should be {case['lengths']} (in batch order, not sorted), "
+                        f"got {list(lengths['data'].reshape(-1))}."]
+            if labels is None or labels["dtype"] != "int64" or \
+                    list(labels["data"].reshape(-1)) != [y for _, y in batch]:
+                return ["labels should be an int64 tensor of the batch's labels, in batch order "
+                        "(CrossEntropyLoss needs int64 class indices)."]
+        return []
+
+    def passed(self, got, n=3, **kw):
+        return f"right-padded batch, CPU int64 lengths and labels on {n} batches."
+
+
+def last_valid_cases(seed, n=4):
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        batch, hidden, T = _distinct_sizes(rng, 3, 3, 12)
+        lengths = [rng.randint(1, T) for _ in range(batch)]
+        lengths[rng.randrange(batch)] = T
+        if len(set(lengths)) == 1:
+            lengths[0] = max(1, T - 2)
+        cases.append({"batch": batch, "hidden": hidden, "T": T, "lengths": lengths,
+                      "batch_first": bool(i % 2 == 0), "seed": rng.randrange(2**31)})
+    return cases
+
+
+def last_valid_input(case):
+    g = torch.Generator().manual_seed(case["seed"])
+    out = torch.randn(case["batch"], case["T"], case["hidden"], generator=g)
+    if not case["batch_first"]:
+        out = out.transpose(0, 1).contiguous()
+    return out, torch.tensor(case["lengths"], dtype=torch.int64)
+
+
+class LastValid(Check):
+    """``last_valid(output, lengths, batch_first) -> (batch, hidden)``: each sequence's last real step."""
+
+    name = "gru_last_valid"
+
+    def probe(self, fn, seed=0, n=4, **kw):
+        results = []
+        for case in last_valid_cases(seed, n):
+            out, lengths = last_valid_input(case)
+            try:
+                results.append(to_plain(fn(out.clone(), lengths.clone(), case["batch_first"])))
+            except NotImplementedError:
+                raise
+            except Exception as exc:
+                results.append(_error(exc))
+        return {"results": results}
+
+    def judge(self, got, seed=0, n=4, **kw):
+        for case, value in zip(last_valid_cases(seed, n), got["results"]):
+            call = f"batch_first={case['batch_first']}, lengths {case['lengths']}"
+            if isinstance(value, dict) and "__error__" in value:
+                hint = ""
+                if "out of bounds" in value["__error__"] or "out of range" in value["__error__"]:
+                    hint = " — a sequence of length L ends at index L − 1."
+                return [f"({call}) last_valid raised {value['__error__']}{hint}"]
+            out, lengths = last_valid_input(case)
+            bf = out if case["batch_first"] else out.transpose(0, 1)
+            rows = torch.arange(case["batch"])
+            want = bf[rows, lengths - 1].numpy()
+            t = _tensor_or_none(value)
+            if t is None:
+                return [f"({call}) return a tensor, not {type_name(value)}."]
+            mine = t["data"]
+            if mine.shape != want.shape:
+                return [f"({call}) expected shape (batch, hidden) = {want.shape}, got {mine.shape}."]
+            if np.allclose(mine, want):
+                continue
+            if np.allclose(mine, bf[:, -1].numpy()):
+                return [f"({call}) that is output[:, -1], the last *padded* step: for every sequence "
+                        "shorter than the batch it is the state after reading zeros. Index each row "
+                        "at lengths − 1."]
+            shifted = bf[rows, lengths.clamp(max=case["T"] - 1)].numpy()
+            if np.allclose(mine, shifted):
+                return [f"({call}) off by one: a sequence of length L ends at index L − 1."]
+            return [f"({call}) row b should be output at time lengths[b] − 1 of sequence b; with "
+                    f"batch_first={case['batch_first']} time is dim {1 if case['batch_first'] else 0}."]
+        return []
+
+    def passed(self, got, n=4, **kw):
+        return f"each sequence's last real step, on {n} batches (both layouts)."
+
+
+class PackedClassifier(Check):
+    """A classifier ``cls(num_features, hidden_size, num_classes)`` whose ``forward(padded, lengths)``
+    gives, for each sequence of a right-padded batch, the same logits as for that sequence alone."""
+
+    name = "gru_packed_classifier"
+
+    def probe(self, cls, seed=0, n=2, **kw):
+        results = []
+        for case in length_cases(seed, n):
+            try:
+                with torch.random.fork_rng():
+                    torch.manual_seed(case["seed"])
+                    model = cls(case["features"], 7, case["classes"])
+                model.eval()
+                seqs = [s for s, _ in collate_input(case)]
+                padded = nn.utils.rnn.pad_sequence(seqs, batch_first=True)
+                lengths = torch.tensor(case["lengths"], dtype=torch.int64)
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    batch = model(padded, lengths)
+                    alone = [model(s[None], torch.tensor([len(s)])) for s in seqs]
+                results.append({"batch": to_plain(batch), "alone": [to_plain(a) for a in alone]})
+            except NotImplementedError:
+                raise
+            except Exception as exc:
+                results.append(_error(exc))
+        forward = getattr(cls, "forward", None)
+        return {"results": results, "source": source_of(forward) if forward else None}
+
+    def judge(self, got, seed=0, n=2, **kw):
+        source = got.get("source") or ""
+        for case, value in zip(length_cases(seed, n), got["results"]):
+            call = f"a batch with lengths {case['lengths']} (not sorted)"
+            if "__error__" in value:
+                msg = value["__error__"]
+                hint = ""
+                if "sorted" in msg:
+                    hint = (" — lengths of a real batch are not sorted: pass enforce_sorted=False and "
+                            "PyTorch sorts (and unsorts h_n) for you.")
+                elif "lengths" in msg and ("int64" in msg or "CPU" in msg or "cpu" in msg):
+                    hint = " — lengths must be a CPU int64 tensor."
+                return [f"for {call}, the model raised {msg}{hint}"]
+            batch = _tensor_or_none(value["batch"])
+            want_shape = (len(case["lengths"]), case["classes"])
+            if batch is None or tuple(batch["data"].shape) != want_shape:
+                shape = None if batch is None else tuple(batch["data"].shape)
+                return [f"for {call}, forward should return logits of shape (batch, num_classes) = "
+                        f"{want_shape}, got {shape}."]
+            alone = np.concatenate([a["data"].reshape(1, -1) for a in value["alone"]])
+            if not np.allclose(batch["data"], alone, rtol=1e-4, atol=1e-5):
+                diff = [i for i in range(len(alone))
+                        if not np.allclose(batch["data"][i], alone[i], rtol=1e-4, atol=1e-5)]
+                return [f"for {call}, sequences {diff} get other logits in the batch than alone: the "
+                        "model reads padding. Pack the batch (pack_padded_sequence(padded, lengths, "
+                        "batch_first=True, enforce_sorted=False)) and classify from h_n[-1]."]
+        if "pack_padded_sequence" not in source:
+            return ["the logits are right, but this exercise is about packing: call "
+                    "pack_padded_sequence in forward."]
+        return []
+
+    def passed(self, got, n=2, **kw):
+        return f"each sequence gets the same logits in a padded, unsorted batch as alone ({n} batches)."
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM cell
+# ---------------------------------------------------------------------------------------------
+def lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, mistake=None):
+    gates = _linear(x, W_ih, b_ih) + _linear(h, W_hh, b_hh)
+    order = {"ifog": (0, 1, 3, 2), "fi_swapped": (1, 0, 2, 3)}.get(mistake, (0, 1, 2, 3))
+    chunks = gates.chunk(4, dim=1)
+    i, f, g, o = (chunks[k] for k in order)
+    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+    g = torch.sigmoid(g) if mistake == "g_sigmoid" else torch.tanh(g)
+    c_new = f * c + i * g
+    h_new = o * c_new if mistake == "no_tanh_c" else o * torch.tanh(c_new)
+    return h_new, c_new
+
+
+LSTM_MISTAKES = {
+    "ifog": "the chunks are in CS231n's order i, f, o, g; PyTorch stacks them i, f, g, o "
+            "(input, forget, cell candidate, output).",
+    "fi_swapped": "i and f are swapped: the first chunk is the input gate i, the second the forget "
+                  "gate f (c' = f ⊙ c + i ⊙ g).",
+    "g_sigmoid": "the cell candidate g uses tanh, not sigmoid (only i, f and o are gates).",
+    "no_tanh_c": "h' = o ⊙ tanh(c'): squash the new cell state before the output gate.",
+}
+
+
+class LSTMCellCheck(Check):
+    """``lstm_cell(x_t, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h, c)`` against nn.LSTMCell."""
+
+    name = "gru_lstm_cell"
+
+    def probe(self, fn, seed=0, n=4, **kw):
+        return _probe_cell(fn, gru_cell_cases(seed, n), gates=4, lstm=True)
+
+    def judge(self, got, seed=0, n=4, **kw):
+        bad = _forbidden_message(got.get("source"), "lstm_cell")
+        if bad:
+            return [bad]
+        for case, value in zip(gru_cell_cases(seed, n), got["results"]):
+            call = _cell_call(case)
+            if isinstance(value, dict) and "__error__" in value:
+                return [f"with {call} your lstm_cell raised {value['__error__']}"
+                        f"{_weight_hint(value['__error__'])}"]
+            if not (isinstance(value, list) and len(value) == 2):
+                return [f"lstm_cell should return a pair (h, c), got {type_name(value)}."]
+            x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, 4)
+            c = gru_cell_inputs(dict(case, seed=case["seed"] + 1), 4)[1]
+            cell = nn.LSTMCell(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
+            with torch.no_grad():
+                for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
+                                (W_ih, W_hh, b_ih, b_hh)):
+                    p.copy_(v)
+                want_h, want_c = cell(x, (h, c))
+            for what, mine, want in (("h", value[0], want_h), ("c", value[1], want_c)):
+                problem = _check_tensor(mine, want.shape, case["dtype"], f"{what} ({call})")
+                if problem:
+                    return [problem]
+            mh, mc = value[0]["data"], value[1]["data"]
+            if _close(mh, want_h.numpy(), case["dtype"]) and _close(mc, want_c.numpy(), case["dtype"]):
+                continue
+            for mistake, message in LSTM_MISTAKES.items():
+                vh, vc = lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, mistake)
+                if _close(mh, vh.numpy(), case["dtype"]) and _close(mc, vc.numpy(), case["dtype"]):
+                    return [f"({call}) {message}"]
+            if _close(mc, want_c.numpy(), case["dtype"]):
+                return [f"({call}) c is right but h is not: h' = o ⊙ tanh(c')."]
+            return [f"({call}) (h, c) differ from nn.LSTMCell: chunks i, f, g, o; c' = f ⊙ c + i ⊙ g; "
+                    "h' = o ⊙ tanh(c')."]
+        return []
+
+    def passed(self, got, n=4, **kw):
+        return f"matches nn.LSTMCell on {n} configurations."
