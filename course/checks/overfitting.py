@@ -1,0 +1,786 @@
+"""Checks for assignment 04, "Overfitting and its cures"."""
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from .core import Check, to_plain, type_name
+from .rnn_layer import layer_config
+
+LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
+
+
+def _number(value):
+    """A plain float from an int/float answer, or None (tensors and the rest are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _silently(fn, *args, **kw):
+    """Call student code with Python warnings recorded, not printed (test cells must keep stderr
+    empty). Returns (result, [warning messages])."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kw)
+    return result, [str(w.message) for w in caught]
+
+
+# -- evaluate(model, inputs, labels) -> (loss, accuracy) --------------------------------------------
+
+class _DropoutNet(nn.Module):
+    """A small classifier with strong dropout: evaluating it in training mode is visibly random."""
+
+    def __init__(self, input_size, hidden_size, num_classes, p=0.5):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(p)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.head(self.dropout(output[:, -1]))
+
+
+def evaluate_case(seed):
+    rng = random.Random(seed)
+    n, seq, feat, hidden, classes = 40 + rng.randrange(20), rng.choice([6, 8]), 5, rng.choice([9, 11]), 3
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, seq, feat, generator=g)
+    y = torch.randint(0, classes, (n,), generator=g)
+    torch.manual_seed(seed)
+    return _DropoutNet(feat, hidden, classes), x, y
+
+
+class Evaluate(Check):
+    """``evaluate(model, inputs, labels) -> (loss, accuracy)`` in evaluation mode, as floats."""
+
+    name = "overfit_evaluate"
+
+    def probe(self, fn, seed=0, **kw):
+        model, x, y = evaluate_case(seed)
+        results = []
+        for _ in range(3):
+            model.train()  # as after a training step
+            results.append(to_plain(_silently(fn, model, x, y)[0]))
+        return {"results": results, "grad_left": any(p.grad is not None for p in model.parameters())}
+
+    def judge(self, got, seed=0, **kw):
+        model, x, y = evaluate_case(seed)
+        model.eval()
+        with torch.no_grad():
+            logits = model(x)
+        want_loss = nn.functional.cross_entropy(logits, y).item()
+        want_acc = (logits.argmax(1) == y).float().mean().item()
+        first = got["results"][0]
+        if not isinstance(first, list) or len(first) != 2:
+            return [f"return a pair (loss, accuracy); got {type_name(first)} {first!r}."]
+        if any(isinstance(v, dict) and v.get("__tensor__") for v in first):
+            return ["return plain Python numbers: loss.item() and a float accuracy, not tensors "
+                    "(a tensor keeps the whole computation graph alive)."]
+        values = [[_number(v) for v in r] if isinstance(r, list) else [None, None] for r in got["results"]]
+        if any(v is None for r in values for v in r):
+            return [f"loss and accuracy should be numbers; got {first!r}."]
+        if any(r != values[0] for r in values):
+            return ["three calls on the same model and data gave different results: dropout was still "
+                    "active. Call model.eval() before computing validation results (and model.train() "
+                    "again before the next training step)."]
+        loss, acc = values[0]
+        if abs(loss - want_loss) > 1e-4:
+            return [f"the loss should be the mean cross-entropy of the model's logits in evaluation "
+                    f"mode ({want_loss:.4f}); yours is {loss:.4f}. Use nn.CrossEntropyLoss() on the raw "
+                    "logits (no softmax first), after model.eval()."]
+        if abs(acc - 100 * want_acc) < 1e-4 and want_acc > 0:
+            return ["give the accuracy as a share between 0 and 1, not a percentage."]
+        if abs(acc - want_acc) > 1e-6:
+            return [f"the accuracy is the share of sequences whose largest logit is the true class "
+                    f"((logits.argmax(1) == labels).float().mean()): {want_acc:.4f}, not {acc:.4f}."]
+        if got["grad_left"]:
+            return ["evaluation should not compute gradients: wrap it in torch.no_grad() and do not "
+                    "call backward()."]
+        return []
+
+    def passed(self, got, **kw):
+        return "loss and accuracy of the model in evaluation mode, as plain numbers."
+
+
+# -- EarlyStopping(patience, min_delta=0.0) --------------------------------------------------------
+
+def reference_stopping(values, patience, min_delta=0.0):
+    """Per step: (stop?, best, best_epoch) of the early stopping the assignment asks for."""
+    best, best_epoch, counter, trace = float("inf"), 0, 0, []
+    for epoch, value in enumerate(values, 1):
+        if value < best - min_delta:
+            best, best_epoch, counter = value, epoch, 0
+        else:
+            counter += 1
+        trace.append((counter >= patience, best, best_epoch))
+    return trace
+
+
+def stopping_cases(seed, kind):
+    """Validation-loss curves: a fall, a pause shorter than patience, a new best, then a rise.
+
+    kind "patience": min_delta = 0, with a tie to the best along the way (a tie is no improvement);
+    kind "min_delta": some improvements are smaller than min_delta and must not count.
+    """
+    rng = random.Random(seed)
+    cases = []
+    for patience in rng.sample([2, 3, 4, 5, 6], 3):
+        min_delta = 0.0 if kind == "patience" else rng.choice([0.01, 0.02, 0.05])
+        v = 1.5 + rng.random()
+        values = []
+        for _ in range(rng.randrange(2, 5)):            # falling
+            v -= 0.1 + 0.1 * rng.random()
+            values.append(round(v, 4))
+        best = v
+        for i in range(patience - 1):                     # a pause, shorter than patience
+            values.append(round(best if i == 0 else best + 0.03 + 0.05 * rng.random(), 4))
+        if kind == "min_delta":                           # improvements too small to count
+            values.append(round(best - min_delta / 2, 4))
+        v = best - min_delta - 0.05 - 0.05 * rng.random()  # a real new best
+        values.append(round(v, 4))
+        for _ in range(patience + 3):                     # rising: overfitting
+            v += 0.02 + 0.05 * rng.random()
+            values.append(round(v, 4))
+        cases.append({"patience": patience, "min_delta": min_delta, "values": values})
+    return cases
+
+
+def _drive_stopper(cls, patience, min_delta, values, stop_at_true):
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    stopper = cls(patience, min_delta=min_delta)
+    returns, bests, best_epochs = [], [], []
+    for epoch, value in enumerate(values, 1):
+        with torch.no_grad():  # each epoch leaves its number in the weights
+            model.weight.fill_(float(epoch))
+            model.bias.fill_(-float(epoch))
+        answer = stopper.step(value, model)
+        returns.append(to_plain(bool(answer)) if isinstance(answer, (bool, np.bool_)) else to_plain(answer))
+        bests.append(to_plain(getattr(stopper, "best", None)))
+        best_epochs.append(to_plain(getattr(stopper, "best_epoch", None)))
+        if stop_at_true and isinstance(answer, (bool, np.bool_)) and answer:
+            break
+    restored = None
+    if stop_at_true:
+        stopper.restore(model)
+        restored = [float(model.weight.detach()[0, 0]), float(model.bias.detach()[0])]
+    return {"returns": returns, "bests": bests, "best_epochs": best_epochs, "restored": restored}
+
+
+class EarlyStoppingPatience(Check):
+    """``EarlyStopping(patience).step(val_loss, model)`` returns True after ``patience`` epochs
+    without improvement."""
+
+    name = "early_stopping"
+    kind = "patience"
+
+    def probe(self, cls, seed=0, **kw):
+        return {"runs": [_drive_stopper(cls, c["patience"], c["min_delta"], c["values"], False)
+                         for c in stopping_cases(seed, self.kind)]}
+
+    def judge(self, got, seed=0, **kw):
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
+            trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
+            head = f"with patience={case['patience']} and validation losses {case['values']}"
+            bad = [r for r in run["returns"] if not isinstance(r, bool)]
+            if bad:
+                return [f"step() must return True (stop) or False (go on); it returned {bad[0]!r}."]
+            want = next(e for e, (stop, _, _) in enumerate(trace, 1) if stop)
+            mine = next((e for e, r in enumerate(run["returns"], 1) if r), None)
+            if mine != want:
+                best_epoch = trace[want - 1][2]
+                if mine == want + 1:
+                    why = ("one epoch too late: count each epoch without improvement and stop as soon "
+                           "as the counter reaches patience (counter >= patience).")
+                elif mine == want - 1:
+                    why = ("one epoch too early: patience epochs must pass *without* improvement "
+                           "after the best one before stopping.")
+                elif mine is None:
+                    why = "it never returned True."
+                else:
+                    why = ("did you reset the counter to 0 at every improvement, and compare with the "
+                           "best loss so far (not the previous epoch's)?")
+                return [f"{head}: the best epoch is {best_epoch}, so step() should first return True "
+                        f"at epoch {want} ({case['patience']} epochs without improvement); yours "
+                        f"{'never did' if mine is None else f'did at epoch {mine}'}. {why}"]
+        return []
+
+    def passed(self, got, **kw):
+        return "stops exactly when patience runs out, on 3 curves."
+
+
+class EarlyStoppingMinDelta(EarlyStoppingPatience):
+    """``best`` and ``best_epoch`` follow only improvements larger than ``min_delta``."""
+
+    name = "early_stopping_min_delta"
+    kind = "min_delta"
+
+    def judge(self, got, seed=0, **kw):
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
+            trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
+            for epoch, ((_, best, best_epoch), mine, mine_epoch) in enumerate(
+                    zip(trace, run["bests"], run["best_epochs"]), 1):
+                if _number(mine) is None or _number(mine_epoch) is None:
+                    return ["keep the best validation loss so far in self.best and its epoch (counted "
+                            f"from 1) in self.best_epoch; got best={mine!r}, best_epoch={mine_epoch!r}."]
+                if mine_epoch != best_epoch or abs(mine - best) > 1e-9:
+                    value = case["values"][epoch - 1]
+                    prev = trace[epoch - 2][1] if epoch > 1 else float("inf")
+                    if mine_epoch == epoch and value >= prev - case["min_delta"]:
+                        return [f"epoch {epoch}: {value} is not an improvement on {prev} with "
+                                f"min_delta={case['min_delta']} — it must be lower than best − min_delta "
+                                f"({prev - case['min_delta']:.4f}). A tiny gain is noise, not progress."]
+                    return [f"with min_delta={case['min_delta']} and losses {case['values']}: after "
+                            f"epoch {epoch} best should be {best} from epoch {best_epoch}; yours is "
+                            f"{mine} from epoch {mine_epoch}."]
+        return []
+
+    def passed(self, got, **kw):
+        return "best and best_epoch ignore improvements smaller than min_delta."
+
+
+class EarlyStoppingRestore(EarlyStoppingPatience):
+    """After stopping, ``restore(model)`` puts the best epoch's weights back."""
+
+    name = "early_stopping_restore"
+    kind = "patience"
+
+    def probe(self, cls, seed=0, **kw):
+        return {"runs": [_drive_stopper(cls, c["patience"], c["min_delta"], c["values"], True)
+                         for c in stopping_cases(seed, self.kind)]}
+
+    def judge(self, got, seed=0, **kw):
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
+            last = len(run["returns"])
+            best_epoch = reference_stopping(case["values"][:last], case["patience"])[-1][2]
+            restored = run["restored"]
+            if restored == [best_epoch, -best_epoch]:
+                continue
+            if restored == [last, -last]:
+                return [f"after restore() the model still has the weights of epoch {last}, the last one, "
+                        f"not those of epoch {best_epoch} with the best validation loss. model.state_dict() "
+                        "returns the live tensors, which keep changing as training goes on: save a copy "
+                        "(copy.deepcopy(model.state_dict()), or {k: v.clone() for k, v in ...}) and load it "
+                        "back with model.load_state_dict()."]
+            return [f"after restore() the model should have the weights of epoch {best_epoch} (the best "
+                    f"validation loss); it has those of epoch {restored[0]:g}. Save a copy of the "
+                    "state_dict at each improvement, and load that copy in restore()."]
+        return []
+
+    def passed(self, got, **kw):
+        return "restore() brings back the weights of the best epoch."
+
+
+# -- fit(model, data, epochs, lr, stopper=None, seed=0, progress=True) -> history ------------------
+
+class _Net(nn.Module):
+    """No dropout: a training run is then fully determined by the initial weights."""
+
+    def __init__(self, input_size, hidden_size, num_classes):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.head(output[:, -1])
+
+
+def fit_case(seed):
+    """Random labels: nothing to learn but a lot to memorise, so validation loss rises soon."""
+    rng = random.Random(seed)
+    n_train, n_val, seq, feat, hidden, classes = 48, 36, 6, 5, rng.choice([16, 24]), 3
+    g = torch.Generator().manual_seed(seed)
+    data = {"x_train": torch.randn(n_train, seq, feat, generator=g),
+            "y_train": torch.randint(0, classes, (n_train,), generator=g),
+            "x_val": torch.randn(n_val, seq, feat, generator=g),
+            "y_val": torch.randint(0, classes, (n_val,), generator=g)}
+    torch.manual_seed(seed)
+    return _Net(feat, hidden, classes), data, rng.choice([0.01, 0.02])
+
+
+class _SpyStopper:
+    """Stands in for an early stopper: records what the loop gives it, says stop after n calls."""
+
+    def __init__(self, stop_after, best_epoch):
+        self.stop_after, self.best_epoch = stop_after, best_epoch
+        self.values, self.got_model, self.restored_after = [], [], []
+        self.best = None
+
+    def step(self, value, model=None):
+        self.values.append(float(value))
+        self.got_model.append(isinstance(model, nn.Module))
+        return len(self.values) >= self.stop_after
+
+    def restore(self, model):
+        self.restored_after.append(len(self.values))
+
+
+def reference_fit(model, data, epochs, lr):
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    history = {"train_loss": [], "train_loss_in_step": [], "val_loss": [], "val_acc": [], "train_acc": []}
+    for _ in range(epochs):
+        model.train()
+        optimiser.zero_grad()
+        loss = loss_fn(model(data["x_train"]), data["y_train"])
+        loss.backward()
+        optimiser.step()
+        model.eval()
+        with torch.no_grad():
+            train_logits, val_logits = model(data["x_train"]), model(data["x_val"])
+        history["train_loss_in_step"].append(loss.item())
+        history["train_loss"].append(loss_fn(train_logits, data["y_train"]).item())
+        history["train_acc"].append((train_logits.argmax(1) == data["y_train"]).float().mean().item())
+        history["val_loss"].append(loss_fn(val_logits, data["y_val"]).item())
+        history["val_acc"].append((val_logits.argmax(1) == data["y_val"]).float().mean().item())
+    return history
+
+
+def _history_problem(history, n):
+    if not isinstance(history, dict):
+        return f"fit should return the history dict, not {type_name(history)}."
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+        values = history.get(key)
+        if not isinstance(values, list) or any(_number(v) is None for v in values):
+            return (f"history['{key}'] should be a list of plain floats (use .item()); got "
+                    f"{type_name(values)}.")
+        if len(values) != n:
+            return f"history['{key}'] has {len(values)} entries; this run should have {n} (one per epoch)."
+    if _number(history.get("best_epoch")) is None:
+        return ("history['best_epoch'] should say which epoch's weights the model ends with (1-based): "
+                "the stopper's best_epoch, or the last epoch without early stopping.")
+    return None
+
+
+class Fit(Check):
+    """The training loop: full-batch Adam, evaluation after each step, early stopping, restore."""
+
+    name = "overfit_fit"
+
+    def probe(self, fn, seed=0, epochs=8, stop_after=5, best_epoch=2, **kw):
+        model, data, lr = fit_case(seed)
+        plain = to_plain(_silently(fn, model, data, epochs=epochs, lr=lr, stopper=None, seed=0,
+                                   progress=False)[0])
+        model, data, lr = fit_case(seed)
+        spy = _SpyStopper(stop_after, best_epoch)
+        stopped = to_plain(_silently(fn, model, data, epochs=epochs + 10, lr=lr, stopper=spy, seed=0,
+                                     progress=False)[0])
+        return {"plain": plain, "stopped": stopped, "spy_values": spy.values, "spy_model": spy.got_model,
+                "spy_restored": spy.restored_after}
+
+    def judge(self, got, seed=0, epochs=8, stop_after=5, best_epoch=2, **kw):
+        model, data, lr = fit_case(seed)
+        ref = reference_fit(model, data, epochs + 10, lr)
+        plain, stopped = got["plain"], got["stopped"]
+        problem = _history_problem(plain, epochs)
+        if problem:
+            return [f"without a stopper, {problem}"]
+        if plain["best_epoch"] != epochs:
+            return [f"without a stopper the model keeps its last weights: history['best_epoch'] should be "
+                    f"{epochs}, not {plain['best_epoch']}."]
+        for e in range(epochs):
+            if abs(plain["val_loss"][e] - ref["val_loss"][e]) > 1e-4:
+                return [f"epoch {e + 1}: validation loss {plain['val_loss'][e]:.4f}, a reference run (Adam "
+                        f"with lr={lr}, one full-batch step per epoch, CrossEntropyLoss) gives "
+                        f"{ref['val_loss'][e]:.4f}. Check optimiser.zero_grad() before backward(), one "
+                        "optimiser.step() per epoch, and that you evaluate after the step."]
+            if not any(abs(plain["train_loss"][e] - ref[k][e]) < 1e-4
+                       for k in ("train_loss", "train_loss_in_step")):
+                return [f"epoch {e + 1}: training loss {plain['train_loss'][e]:.4f} is neither the loss of "
+                        f"the training step ({ref['train_loss_in_step'][e]:.4f}) nor evaluate() on the "
+                        f"training data after it ({ref['train_loss'][e]:.4f})."]
+            if abs(plain["val_acc"][e] - ref["val_acc"][e]) > 1e-6:
+                return [f"epoch {e + 1}: validation accuracy {plain['val_acc'][e]:.4f}, expected "
+                        f"{ref['val_acc'][e]:.4f}."]
+        values = got["spy_values"]
+        if not values:
+            return ["with a stopper, call stopper.step(val_loss, model) once per epoch; yours never did."]
+        problem = _history_problem(stopped, len(values)) if isinstance(stopped, dict) else None
+        if isinstance(stopped, dict) and len(stopped.get("val_loss", [])) != len(values):
+            return [f"the loop ran {len(stopped.get('val_loss', []))} epochs but called stopper.step "
+                    f"{len(values)} times: call it exactly once per epoch."]
+        if problem:
+            return [f"with a stopper, {problem}"]
+        if np.allclose(values, stopped["train_loss"], atol=1e-6) and not np.allclose(
+                values, stopped["val_loss"], atol=1e-6):
+            return ["you pass the *training* loss to stopper.step(). Training loss keeps falling while the "
+                    "model memorises, so it never says stop; early stopping must watch the validation "
+                    "loss: stopper.step(val_loss, model)."]
+        if not np.allclose(values, stopped["val_loss"], atol=1e-6):
+            return [f"stopper.step got {values[:3]}…, which is not the epoch's validation loss "
+                    f"({stopped['val_loss'][:3]}…)."]
+        if not all(got["spy_model"]):
+            return ["pass the model too, stopper.step(val_loss, model), so the stopper can keep a copy of "
+                    "the best weights."]
+        if len(values) > stop_after:
+            return [f"stopper.step returned True at epoch {stop_after} but the loop went on to epoch "
+                    f"{len(values)}: break out of the loop as soon as it returns True."]
+        if len(values) < stop_after:
+            return [f"the loop stopped at epoch {len(values)} although stopper.step had not returned True."]
+        if got["spy_restored"] != [stop_after]:
+            return ["after the loop, call stopper.restore(model) once, so the model ends with the best "
+                    "weights rather than those of the last epoch"
+                    + (f" (restore was called {len(got['spy_restored'])} times)." if got["spy_restored"]
+                       else ".")]
+        if stopped["best_epoch"] != best_epoch:
+            return [f"with early stopping history['best_epoch'] should be stopper.best_epoch "
+                    f"({best_epoch}), not {stopped['best_epoch']}."]
+        return []
+
+    def passed(self, got, epochs=8, **kw):
+        return ("matches a reference run epoch by epoch, watches the validation loss, breaks on True "
+                "and restores the best weights.")
+
+
+# -- RegularizedRNN ---------------------------------------------------------------------------------
+
+def regularized_cases(seed, n=3):
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        input_size, hidden, classes = rng.sample(range(3, 15), 3)
+        cases.append({"input_size": input_size, "hidden_size": hidden, "num_classes": classes,
+                      "num_layers": rng.choice([2, 3]), "dropout": rng.choice([0.2, 0.25, 0.4, 0.5])})
+    return cases
+
+
+def _reference_logits(case, state, x):
+    rnn = nn.RNN(case["input_size"], case["hidden_size"], num_layers=case["num_layers"], batch_first=True)
+    head = nn.Linear(case["hidden_size"], case["num_classes"])
+    rnn.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("rnn.")})
+    head.load_state_dict({k[5:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("head.")})
+    with torch.no_grad():
+        output, h_n = rnn(x)
+        return {"last": head(output[:, -1]), "first": head(output[:, 0]), "h_n[0]": head(h_n[0])}
+
+
+class RegularizedRNNCheck(Check):
+    """``RegularizedRNN(input_size, hidden_size, num_classes, num_layers=2, dropout=0.3)``."""
+
+    name = "regularized_rnn"
+
+    def probe(self, cls, seed=0, **kw):
+        results = []
+        for i, case in enumerate(regularized_cases(seed)):
+            torch.manual_seed(i)
+            model, caught = _silently(cls, **case)
+            entry = {"warnings": caught, "type": type_name(to_plain(model))}
+            for part in ("rnn", "dropout", "head"):
+                entry[part] = layer_config(getattr(model, part, None))
+            entry["dropout_p"] = to_plain(getattr(getattr(model, "dropout", None), "p", None))
+            x = torch.randn(5, 7, case["input_size"], generator=torch.Generator().manual_seed(i))
+            model.eval()
+            with torch.no_grad():
+                entry["eval_out"] = to_plain(_silently(model, x)[0])
+                entry["eval_again"] = to_plain(_silently(model, x)[0])
+                model.train()
+                entry["train_out"] = to_plain(_silently(model, x)[0])
+            entry["state"] = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+            results.append(entry)
+        return {"results": results}
+
+    def judge(self, got, seed=0, **kw):
+        for i, (case, e) in enumerate(zip(regularized_cases(seed), got["results"])):
+            call = ("RegularizedRNN({input_size}, {hidden_size}, {num_classes}, num_layers={num_layers}, "
+                    "dropout={dropout})").format(**case)
+            rnn, head = e["rnn"], e["head"]
+            if rnn["type"] != "RNN" or head["type"] != "Linear" or e["dropout"]["type"] != "Dropout":
+                return [f"{call}: keep the layers in self.rnn (nn.RNN), self.dropout (nn.Dropout) and "
+                        f"self.head (nn.Linear); found {rnn['type']}, {e['dropout']['type']}, "
+                        f"{head['type']}."]
+            if rnn.get("num_layers") == 1 and rnn.get("dropout", 0) > 0:
+                warned = next((w for w in e["warnings"] if "dropout" in w), None)
+                return [f"{call}: your nn.RNN has num_layers=1 with dropout={rnn['dropout']}. nn.RNN "
+                        "applies its dropout *between* stacked layers only, so with one layer it does "
+                        "nothing" + (f" — PyTorch even warned: \"{warned.splitlines()[0]}\"" if warned
+                                     else "") + ". Pass num_layers on to nn.RNN."]
+            for key, want in (("input_size", case["input_size"]), ("hidden_size", case["hidden_size"]),
+                              ("num_layers", case["num_layers"]), ("dropout", case["dropout"]),
+                              ("batch_first", True)):
+                if rnn.get(key) != want:
+                    return [f"{call}: the nn.RNN has {key}={rnn.get(key)!r}, it needs {want!r}."]
+            if e["dropout_p"] != case["dropout"]:
+                return [f"{call}: the nn.Dropout after the RNN should drop with p={case['dropout']}, "
+                        f"not {e['dropout_p']}."]
+            if (head["in_features"], head["out_features"]) != (case["hidden_size"], case["num_classes"]):
+                return [f"{call}: the head maps hidden_size → num_classes, nn.Linear({case['hidden_size']}, "
+                        f"{case['num_classes']}); yours is nn.Linear({head['in_features']}, "
+                        f"{head['out_features']})."]
+            x = torch.randn(5, 7, case["input_size"], generator=torch.Generator().manual_seed(i))
+            ref = _reference_logits(case, e["state"], x)
+            out = e["eval_out"]
+            if not (isinstance(out, dict) and out.get("__tensor__")):
+                return [f"{call}: forward should return the logits tensor, not {type_name(out)}."]
+            out = torch.as_tensor(out["data"])
+            if tuple(out.shape) != (5, case["num_classes"]):
+                return [f"{call}: on a batch of shape (5, 7, {case['input_size']}) forward should return "
+                        f"(5, {case['num_classes']}) logits, not {tuple(out.shape)}."]
+            if not torch.allclose(out, ref["last"], atol=1e-5):
+                if torch.allclose(out, ref["first"], atol=1e-5):
+                    return [f"{call}: you classify from output[:, 0], the first time step. The data is "
+                            "left-padded, so the last step output[:, -1] is the one that has read the "
+                            "whole utterance."]
+                if torch.allclose(out, ref["h_n[0]"], atol=1e-5):
+                    return [f"{call}: h_n[0] is the state of the *first* layer; read the top layer: "
+                            "output[:, -1] (or h_n[-1])."]
+                return [f"{call}: in eval mode the logits should be head(output[:, -1]) of the RNN's "
+                        "output; yours differ."]
+            if torch.allclose(torch.as_tensor(e["train_out"]["data"]), out, atol=1e-6):
+                return [f"{call}: in training mode the output should change with dropout; yours is the "
+                        "same as in eval mode. Apply self.dropout to output[:, -1] in forward."]
+        return []
+
+    def passed(self, got, **kw):
+        return "dropout inside the stacked nn.RNN and after it, logits from the last time step."
+
+
+# -- diagnose(history) -------------------------------------------------------------------------------
+
+def _curve(rng, n, start, end, bend=None, rise=0.0):
+    """A smooth curve from start to end; with bend, it turns at that index and rises by `rise`."""
+    values = []
+    for t in range(n):
+        if bend is None or t <= bend:
+            frac = t / max(1, (bend if bend is not None else n - 1))
+            v = start + (end - start) * (1 - (1 - frac) ** 2)
+        else:
+            v = end + rise * (t - bend) / (n - 1 - bend)
+        values.append(round(v + rng.uniform(-0.003, 0.003), 4))
+    return values
+
+
+def diagnose_cases(seed):
+    """Histories with a known verdict, each far from the thresholds."""
+    rng = random.Random(seed)
+    cases = []
+    kinds = ["overfit_rise", "overfit_gap", "overfit_rise_only", "underfit", "good", "good_stopped"]
+    rng.shuffle(kinds)
+    for kind in kinds:
+        n = rng.randrange(25, 45)
+        bend = rng.randrange(6, n // 2)
+        h = {"train_loss": _curve(rng, n, 2.2, 0.05 if kind.startswith("overfit") else 0.4)}
+        if kind == "overfit_rise":
+            h.update(val_loss=_curve(rng, n, 2.2, 0.45, bend, 0.6),
+                     train_acc=_curve(rng, n, 0.2, 0.99), val_acc=_curve(rng, n, 0.2, 0.74, bend, -0.05))
+            verdict = "overfitting"
+        elif kind == "overfit_gap":
+            h.update(val_loss=_curve(rng, n, 2.2, 0.6),
+                     train_acc=_curve(rng, n, 0.2, 0.99), val_acc=_curve(rng, n, 0.2, 0.82))
+            verdict = "overfitting"
+        elif kind == "overfit_rise_only":
+            h.update(val_loss=_curve(rng, n, 2.2, 0.5, bend, 0.35),
+                     train_acc=_curve(rng, n, 0.2, 0.93), val_acc=_curve(rng, n, 0.2, 0.9))
+            verdict = "overfitting"
+        elif kind == "underfit":
+            h = {"train_loss": _curve(rng, n, 2.2, 1.6), "val_loss": _curve(rng, n, 2.2, 1.65),
+                 "train_acc": _curve(rng, n, 0.12, 0.45), "val_acc": _curve(rng, n, 0.12, 0.43)}
+            verdict = "underfitting"
+        elif kind == "good":
+            h.update(val_loss=_curve(rng, n, 2.2, 0.42),
+                     train_acc=_curve(rng, n, 0.2, 0.9), val_acc=_curve(rng, n, 0.2, 0.88))
+            verdict = "good fit"
+        else:  # early-stopped: bad at the end, but the model keeps the best epoch
+            best = bend + 1
+            h = {"train_loss": _curve(rng, n, 2.2, 0.1),
+                 "val_loss": _curve(rng, n, 2.2, 0.4, bend, 0.4),
+                 "train_acc": _curve(rng, n, 0.2, 0.99),
+                 "val_acc": _curve(rng, n, 0.2, 0.9, bend, -0.1)}
+            h["train_acc"][:best] = _curve(rng, best, 0.2, 0.88)
+            h["best_epoch"] = best
+            verdict = "good fit"
+        if "best_epoch" not in h and rng.random() < 0.5:
+            h["best_epoch"] = n
+        cases.append((kind, h, verdict))
+    return cases
+
+
+WHY = {
+    "overfit_rise": "training loss falls to the end while validation loss turned up after epoch {turn} "
+                    "and training accuracy is far above validation accuracy: overfitting.",
+    "overfit_gap": "training accuracy is {gap:.0%} above validation accuracy (more than 10 points): the "
+                   "model does much better on what it has seen — overfitting.",
+    "overfit_rise_only": "the accuracies are close, but the validation loss ended {rise:.0%} above its "
+                         "minimum (epoch {turn}): it is rising while training loss falls — overfitting. "
+                         "Look at the losses, not only the accuracies.",
+    "underfit": "training accuracy is only {train:.0%}: the model has not even learned the training "
+                "data — underfitting (more capacity, more epochs or a higher learning rate).",
+    "good": "both accuracies are high and close, and validation loss is still at its lowest: a good fit.",
+    "good_stopped": "this run was early-stopped: the model keeps the weights of epoch {best} "
+                    "(history['best_epoch']), where validation loss was lowest and the accuracies were "
+                    "close. Judge that epoch, not the last one — a good fit.",
+}
+
+
+class Diagnose(Check):
+    """``diagnose(history) -> "overfitting" | "underfitting" | "good fit"``."""
+
+    name = "diagnose_fit"
+
+    def probe(self, fn, seed=0, **kw):
+        return {"answers": [to_plain(fn(dict(h))) for _, h, _ in diagnose_cases(seed)]}
+
+    def judge(self, got, seed=0, **kw):
+        for (kind, h, verdict), answer in zip(diagnose_cases(seed), got["answers"]):
+            if answer not in ("overfitting", "underfitting", "good fit"):
+                return [f'return one of "overfitting", "underfitting", "good fit"; got {answer!r}.']
+            if answer != verdict:
+                k = h.get("best_epoch", len(h["val_loss"]))
+                turn = min(range(k), key=lambda i: h["val_loss"][i]) + 1
+                why = WHY[kind].format(turn=turn, best=k, gap=h["train_acc"][k - 1] - h["val_acc"][k - 1],
+                                       rise=h["val_loss"][k - 1] / min(h["val_loss"][:k]) - 1,
+                                       train=h["train_acc"][k - 1])
+                return [f"for a history of {len(h['val_loss'])} epochs you said {answer!r}, but {why}"]
+        return []
+
+    def passed(self, got, **kw):
+        return "the right verdict on 6 training histories."
+
+
+# -- swap_recurrent_layer(model, kind) ---------------------------------------------------------------
+
+def swap_cases(seed):
+    rng = random.Random(seed)
+    kinds = ["LSTM", "GRU", rng.choice(["LSTM", "GRU", "RNN"])]
+    cases = []
+    for kind in kinds:
+        input_size, hidden, classes = rng.sample(range(3, 15), 3)
+        cases.append({"kind": kind, "input_size": input_size, "hidden_size": hidden,
+                      "num_classes": classes, "num_layers": rng.choice([2, 3]),
+                      "dropout": rng.choice([0.1, 0.3, 0.45])})
+    return cases
+
+
+class _Holder(nn.Module):
+    """Any model that keeps its recurrent layer in .rnn and reads output[:, -1]."""
+
+    def __init__(self, input_size, hidden_size, num_classes, num_layers, dropout):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                          dropout=dropout)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.head(output[:, -1])
+
+
+class SwapLayer(Check):
+    """``swap_recurrent_layer(model, kind)`` replaces model.rnn by nn.RNN/GRU/LSTM, same settings."""
+
+    name = "swap_layer"
+
+    def probe(self, fn, seed=0, **kw):
+        results = []
+        for case in swap_cases(seed):
+            conf = {k: v for k, v in case.items() if k != "kind"}
+            model = _Holder(**conf)
+            head = model.head
+            new, caught = _silently(fn, model, case["kind"])
+            entry = {"returned": type_name(to_plain(new)), "warnings": caught}
+            if isinstance(new, nn.Module):
+                entry["rnn"] = layer_config(getattr(new, "rnn", None))
+                entry["same_head"] = getattr(new, "head", None) is head
+                try:
+                    x = torch.randn(4, 6, case["input_size"])
+                    with torch.no_grad():
+                        entry["out_shape"] = list(_silently(new, x)[0].shape)
+                except Exception as exc:
+                    entry["error"] = f"{type(exc).__name__}: {exc}"
+            results.append(entry)
+        return {"results": results}
+
+    def judge(self, got, seed=0, **kw):
+        for case, e in zip(swap_cases(seed), got["results"]):
+            call = f"swap_recurrent_layer(model, {case['kind']!r})"
+            if "rnn" not in e or e["rnn"]["type"] == "NoneType":
+                return [f"{call} should return the model (with its new layer), not {e['returned']}."]
+            rnn = e["rnn"]
+            if rnn["type"] != case["kind"]:
+                return [f"{call}: model.rnn is an nn.{rnn['type']}; it should be a new nn.{case['kind']}."]
+            for key in ("input_size", "hidden_size", "num_layers", "dropout", "batch_first"):
+                want = True if key == "batch_first" else case[key]
+                if rnn.get(key) != want:
+                    return [f"{call}: the new layer must keep the old one's settings; {key} is "
+                            f"{rnn.get(key)!r}, the old layer had {want!r} (read them from model.rnn)."]
+            if not e["same_head"]:
+                return [f"{call}: keep the rest of the model (the head) as it is; swap only model.rnn."]
+            if "error" in e:
+                return [f"{call}: the model no longer runs: {e['error']}"]
+            if e["out_shape"] != [4, case["num_classes"]]:
+                return [f"{call}: the model now returns shape {e['out_shape']}, expected "
+                        f"[4, {case['num_classes']}]."]
+        return []
+
+    def passed(self, got, **kw):
+        return "the layer is swapped, with the same sizes, depth, dropout and layout."
+
+
+# -- the final model ----------------------------------------------------------------------------------
+
+class FinalModel(Check):
+    """The student's trained model: the seed's targets on train/validation, and (hidden) held-out."""
+
+    name = "overfit_final_model"
+
+    def probe(self, model, label_noise=0.2, noise_seed=0, **kw):
+        from course.experiments import load_task
+
+        data = load_task(label_noise, noise_seed)
+        model.eval()
+        out = {}
+        with torch.no_grad():
+            for part in ("train", "val", "heldout"):
+                logits = _silently(model, data[f"x_{part}"])[0]
+                out[part] = [int(v) for v in logits.argmax(1)]
+        return out
+
+    def judge(self, got, label_noise=0.2, noise_seed=0, min_val=0.85, max_train=0.92, heldout_min=None,
+              **kw):
+        acc = final_accuracies(got, label_noise, noise_seed)
+        if isinstance(acc, str):
+            return [acc]
+        problems = []
+        if acc["val"] < min_val:
+            problems.append(f"validation accuracy is {acc['val']:.1%}; the task asks for at least "
+                            f"{min_val:.0%}. Keep the best epoch (early stopping with restore) and "
+                            "regularise more.")
+        if acc["train"] >= max_train:
+            problems.append(f"training accuracy (on the noisy labels) is {acc['train']:.1%}; the task "
+                            f"asks for less than {max_train:.0%}. Above 1 − noise = {1 - label_noise:.0%} "
+                            "the model is memorising wrong labels: more dropout, a smaller hidden size, "
+                            "a lower learning rate or an earlier stop.")
+        if heldout_min is not None and acc["heldout"] < heldout_min:
+            problems.append(f"on the held-out half of the test data (never used for training or early "
+                            f"stopping) your model reaches {acc['heldout']:.1%}; it needs at least "
+                            f"{heldout_min:.0%}. A choice tuned to the validation half alone does not "
+                            "generalise: prefer the simpler, more regularised setting.")
+        return problems
+
+    def passed(self, got, label_noise=0.2, noise_seed=0, heldout_min=None, **kw):
+        acc = final_accuracies(got, label_noise, noise_seed)
+        text = f"training {acc['train']:.1%} (< 92 %), validation {acc['val']:.1%} (≥ 85 %)"
+        if heldout_min is not None:
+            text += f", held-out {acc['heldout']:.1%} (≥ {heldout_min:.0%})"
+        return text + "."
+
+
+def final_accuracies(got, label_noise, noise_seed):
+    """Accuracies of the returned predictions, or the message saying why they cannot be scored."""
+    from course.experiments import load_task, split_test
+
+    data = load_task(label_noise, noise_seed)
+    y_heldout = split_test()[3]
+    acc = {}
+    for part, labels in (("train", data["y_train"]), ("val", data["y_val"]), ("heldout", y_heldout)):
+        pred = got[part]
+        if len(pred) != len(labels):
+            return f"the model gave {len(pred)} predictions for {len(labels)} {part} sequences."
+        acc[part] = float(np.mean(np.array(pred) == labels.numpy()))
+    return acc

@@ -1,0 +1,196 @@
+"""Assignment 04, "Overfitting and its cures": the data, the baseline model and the experiment helpers.
+
+The training loop, the early stopper and the regularised model are the student's (they are graded);
+this module only prepares the data, runs the student's code over several settings and draws/prints
+the results, so that every number the notebook shows is measured in the notebook itself.
+
+The task: Japanese Vowels (9 speakers, 12 features per frame), standardised with the training
+statistics and **left-padded** to 29 frames, so that ``output[:, -1]`` is the last real frame of every
+utterance. A fixed, seeded 20 % of the *training* labels are wrong (annotation errors); validation
+and held-out labels are clean. The official test split is cut in two stratified halves: one is the
+validation set (early stopping and model choice), the other is held out for grading only.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from .data import (JAPANESE_VOWELS_CLASSES, JAPANESE_VOWELS_FEATURES, load_japanese_vowels,
+                   noisy_labels, pad_left, standardize, train_val_split)
+
+SEQ_LEN = 29          # the longest utterance in either split
+LABEL_NOISE = 0.2     # share of wrong training labels
+NOISE_SEED = 0
+SPLIT_SEED = 0
+HISTORY_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
+
+
+def split_test(seed: int = SPLIT_SEED):
+    """The official test split, standardised with the training statistics, cut into two stratified
+    halves: ``(x_val, y_val, x_heldout, y_heldout)``."""
+    train_x, _ = load_japanese_vowels("train")
+    test_x, test_y = load_japanese_vowels("test")
+    _, mean, std = standardize(train_x)
+    test_x, _, _ = standardize(test_x, mean, std)
+    padded, _ = pad_left(test_x, SEQ_LEN)
+    x_heldout, y_heldout, x_val, y_val = train_val_split(padded, test_y, val_fraction=0.5, seed=seed)
+    return x_val, y_val, x_heldout, y_heldout
+
+
+def load_task(label_noise: float = LABEL_NOISE, noise_seed: int = NOISE_SEED) -> dict:
+    """The assignment's data, as a dict of tensors (batch_first, left-padded to 29 frames):
+
+    x_train (270, 29, 12), y_train (noisy labels), y_train_clean, flipped (bool mask),
+    x_val (185, 29, 12), y_val, and x_heldout (185, 29, 12) — held-out inputs *without* labels.
+    """
+    train_x, train_y = load_japanese_vowels("train")
+    train_x, _, _ = standardize(train_x)
+    x_train, _ = pad_left(train_x, SEQ_LEN)
+    y_noisy, flipped = noisy_labels(train_y, label_noise, JAPANESE_VOWELS_CLASSES, seed=noise_seed)
+    x_val, y_val, x_heldout, _ = split_test()
+    return {"x_train": x_train, "y_train": y_noisy, "y_train_clean": train_y, "flipped": flipped,
+            "x_val": x_val, "y_val": y_val, "x_heldout": x_heldout}
+
+
+class BaselineRNN(nn.Module):
+    """The "before" model: one nn.RNN layer → output at the last time step → nn.Linear."""
+
+    def __init__(self, input_size=JAPANESE_VOWELS_FEATURES, hidden_size=128,
+                 num_classes=JAPANESE_VOWELS_CLASSES):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.head(output[:, -1])
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def progress(iterable, desc: str = "", enabled: bool = True, **kw):
+    """A tqdm.auto progress bar that never writes to stderr (its text fallback would)."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+    return tqdm(iterable, desc=desc, file=sys.stdout, leave=False, **kw)
+
+
+def summary(history: dict, epoch: int | None = None) -> dict:
+    """The four numbers of one epoch (1-based; default: the epoch whose weights the model keeps)."""
+    epoch = epoch or history.get("best_epoch") or len(history["val_loss"])
+    return {key: history[key][epoch - 1] for key in HISTORY_KEYS}
+
+
+def results_table(rows: dict) -> str:
+    """rows: {name: history or summary dict} → a text table like the seed's results."""
+    lines = [f"{'':28s} {'train acc':>9s} {'val acc':>8s} {'train loss':>10s} {'val loss':>9s}"]
+    for name, h in rows.items():
+        s = summary(h) if "best_epoch" in h or isinstance(h.get("val_loss"), list) else h
+        lines.append(f"{name:28s} {s['train_acc']:9.1%} {s['val_acc']:8.1%} {s['train_loss']:10.2f} "
+                     f"{s['val_loss']:9.2f}")
+    return "\n".join(lines)
+
+
+def plot_history(history: dict, title: str = "", best_epoch: int | None = None):
+    """Loss and accuracy curves side by side; with early stopping, the kept epoch and the stop."""
+    epochs = range(1, len(history["train_loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.3))
+    for ax, what, label in ((ax_loss, "loss", "cross-entropy loss"), (ax_acc, "acc", "accuracy")):
+        ax.plot(epochs, history[f"train_{what}"], label=f"training {what} (noisy labels)")
+        ax.plot(epochs, history[f"val_{what}"], label=f"validation {what}")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="tab:green", ls="--", lw=1.2,
+                       label=f"best weights kept (epoch {best_epoch})")
+            if best_epoch < len(history["train_loss"]):
+                ax.axvline(len(history["train_loss"]), color="tab:red", ls=":", lw=1.2,
+                           label=f"stopped (epoch {len(history['train_loss'])})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def run_settings(settings: dict, build, fit, make_stopper, data, show_progress=True) -> dict:
+    """Train one model per setting and return {name: history}.
+
+    settings: {name: dict(hidden_size=, num_layers=, dropout=, lr=, epochs=, patience=, seed=)}
+    build(hidden_size, num_layers, dropout) -> model; fit and make_stopper(patience) are the student's.
+    patience=None trains for all epochs.
+    """
+    results = {}
+    for name, s in settings.items():
+        torch.manual_seed(s.get("seed", 0))
+        model = build(s["hidden_size"], s["num_layers"], s["dropout"])
+        stopper = make_stopper(s["patience"]) if s.get("patience") else None
+        results[name] = fit(model, data, epochs=s["epochs"], lr=s["lr"], stopper=stopper,
+                            seed=s.get("seed", 0), progress=show_progress)
+    return results
+
+
+def compare_layers(build, fit, make_stopper, data, kinds=("RNN", "GRU", "LSTM"), seeds=(0, 1, 2),
+                   epochs=200, lr=3e-3, patience=20, show_progress=True) -> list[dict]:
+    """Train build(kind) for each kind and seed under the same budget; measure what matters.
+
+    Returns one row per kind: mean and std of the validation accuracy of the kept weights, the
+    parameter count, epochs run, and time per epoch (wall clock and CPU time of this process).
+    """
+    rows = []
+    for kind in kinds:
+        accs, epochs_run, wall, cpu, params = [], [], 0.0, 0.0, 0
+        for seed in progress(seeds, desc=kind, enabled=show_progress):
+            torch.manual_seed(seed)
+            model = build(kind)
+            params = count_parameters(model)
+            w0, c0 = time.perf_counter(), time.process_time()
+            history = fit(model, data, epochs=epochs, lr=lr, stopper=make_stopper(patience), seed=seed,
+                          progress=False)
+            wall += time.perf_counter() - w0
+            cpu += time.process_time() - c0
+            epochs_run.append(len(history["val_loss"]))
+            accs.append(summary(history)["val_acc"])
+        rows.append({"kind": kind, "val_acc_mean": statistics.mean(accs),
+                     "val_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                     "val_accs": accs, "parameters": params, "epochs": epochs_run,
+                     "ms_per_epoch": 1000 * wall / sum(epochs_run),
+                     "cpu_ms_per_epoch": 1000 * cpu / sum(epochs_run)})
+    return rows
+
+
+def comparison_table(rows: list[dict]) -> str:
+    lines = [f"{'layer':6s} {'val acc (mean ± std)':>22s} {'parameters':>10s} {'ms/epoch':>9s} "
+             f"{'CPU ms/epoch':>12s}  epochs run"]
+    for r in rows:
+        lines.append(f"{r['kind']:6s} {r['val_acc_mean']:14.1%} ± {r['val_acc_std']:5.1%} "
+                     f"{r['parameters']:10d} {r['ms_per_epoch']:9.1f} {r['cpu_ms_per_epoch']:12.1f}  "
+                     f"{r['epochs']}")
+    return "\n".join(lines)
+
+
+def plot_comparison(rows: list[dict]):
+    kinds = [r["kind"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+    colours = ["tab:blue", "tab:orange", "tab:green"][:len(rows)]
+    axes[0].bar(kinds, [r["val_acc_mean"] for r in rows], yerr=[r["val_acc_std"] for r in rows],
+                capsize=6, color=colours)
+    for i, r in enumerate(rows):
+        axes[0].scatter([i] * len(r["val_accs"]), r["val_accs"], color="k", s=12, zorder=3)
+    low = min(min(r["val_accs"]) for r in rows)
+    axes[0].set_ylim(max(0.0, low - 0.1), 1.0)
+    axes[0].set_title("validation accuracy\n(mean ± std, dots = seeds)", fontsize=9)
+    axes[1].bar(kinds, [r["parameters"] for r in rows], color=colours)
+    axes[1].set_title("parameters", fontsize=9)
+    axes[2].bar(kinds, [r["cpu_ms_per_epoch"] for r in rows], color=colours)
+    axes[2].set_title("CPU time per epoch (ms)", fontsize=9)
+    fig.tight_layout()
+    return fig
