@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 # nbgrader runs `alembic` from PATH: the venv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 STAMP  := $(VENV)/.installed
+# `make grade` alone grades the shipped demo submissions; e.g. GRADE_ARGS="submitted/ --out grading_out"
+GRADE_ARGS ?= --demo
 
 .PHONY: lab install test quick release grade benchmark clean
 

@@ -45,6 +45,12 @@ class Check:
     def judge(self, got: dict, **kw) -> list[str]:
         raise NotImplementedError
 
+    def scan(self, source: str, **kw) -> list[str]:
+        """Optional, trusted: messages about the student's code read as text, never run. The sealed
+        grader passes the source that defines the answer (e.g. the ``def rnn_forward``), parsed in
+        its own process, so a student cannot switch this test off from inside the kernel."""
+        return []
+
     def passed(self, got: dict, **kw) -> str:
         """The line printed on success."""
         return "all good"

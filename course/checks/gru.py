@@ -401,6 +401,15 @@ class GRUForward(Check):
                 results.append(_error(exc))
         return {"results": results, "source": source_of(fn), "module_arg": _first_arg(fn)}
 
+    def scan(self, source, **kw):
+        try:
+            func = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef))
+            module_arg = (func.args.args[0].arg,) if func.args.args else ()
+        except (SyntaxError, StopIteration):
+            module_arg = ()
+        bad = _forbidden_message(source, "gru_forward", module_arg)
+        return [bad] if bad else []
+
     def judge(self, got, kind="basic", seed=0, n=4, **kw):
         module_arg = (got.get("module_arg"),) if got.get("module_arg") else ()
         bad = _forbidden_message(got.get("source"), "gru_forward", module_arg)

@@ -77,8 +77,16 @@ FORBIDDEN_NAMES = {"RNN": "nn.RNN(...)", "RNNCell": "nn.RNNCell", "_VF": "torch.
 def static_shortcuts(fn) -> list[str]:
     """What in ``fn``'s source reaches PyTorch's RNN kernels (read with inspect + ast)."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
+        return shortcuts_in(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError):
+        return []
+
+
+def shortcuts_in(source: str) -> list[str]:
+    """What in this source (one function definition) reaches PyTorch's RNN kernels."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
         return []
     found = []
     func = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))), None)
@@ -485,6 +493,10 @@ class RNNForwardCheck(Check):
             except Exception as exc:
                 results.append({"error": f"{type(exc).__name__}: {exc}"})
         return {"results": results, "kernels": sorted(set(log)), "static": static_shortcuts(fn)}
+
+    def scan(self, source, **kw):
+        found = shortcuts_in(source)
+        return [shortcut_message(found)] if found else []
 
     def judge(self, got, seed=0, part="single", **kw):
         if got.get("kernels") or got.get("static"):

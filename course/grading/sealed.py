@@ -1,0 +1,503 @@
+"""The sealed executor: nbgrader's ``Execute`` replaced by one that never lets the student's kernel
+decide a grade.
+
+It runs in the trusted nbgrader process (``Autograde.autograde_preprocessors``) and executes the
+notebook in ONE sandboxed kernel. Ordinary cells run as usual (per-cell timeout, output cap). A test
+cell is never sent to the kernel as written: its trusted source (read from the scratch gradebook, not
+from the submission) is parsed with ``ast`` into ``checks.NAME(<expr>, label=..., **literals)`` calls
+and ``print(...)`` lines. For each check call the parent draws a fresh seed for ``seed=None``, asks the
+kernel to evaluate the student's expression and run the check's ``probe`` (which only returns plain
+data) into a file with a fresh random name, reads that file back with ``allow_pickle=False``, and
+runs the check's ``judge`` here, with the real PyTorch of this process. The cell's outputs are written
+by the parent: a stdout line on success, an ``error`` output with the teaching message on failure.
+Whatever the student patched in their kernel can only change the raw data their code produced.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import stat
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_output
+from traitlets import Bool, Integer, Unicode
+
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute
+
+from ..checks import REGISTRY
+from ..checks.core import resolve_seed
+from .sandbox import Limits, Sandbox
+
+RESULT_MAX_BYTES = 64 * 2**20
+
+
+class Unsealable(ValueError):
+    """A test cell that holds something other than check calls and prints."""
+
+
+@dataclass
+class CheckCall:
+    name: str
+    expr: str
+    label: str
+    kw: dict
+
+
+@dataclass
+class PrintLine:
+    code: str
+
+
+def parse_test_cell(source: str) -> list:
+    """The plan of a contract test cell, or Unsealable with the reason."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise Unsealable(f"syntax error: {exc}") from None
+    plan = []
+    for stmt in tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if not isinstance(call, ast.Call):
+            raise Unsealable(f"line {stmt.lineno}: only checks.NAME(...) calls and print(...) allowed")
+        func = call.func
+        if isinstance(func, ast.Name) and func.id == "print":
+            plan.append(PrintLine(ast.get_source_segment(source, stmt) or ast.unparse(stmt)))
+            continue
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                and func.value.id == "checks"):
+            raise Unsealable(f"line {stmt.lineno}: {ast.unparse(func)}(...) is not a check")
+        if func.attr not in REGISTRY:
+            raise Unsealable(f"line {stmt.lineno}: no check named {func.attr!r}")
+        if len(call.args) != 1 or isinstance(call.args[0], ast.Starred):
+            raise Unsealable(f"line {stmt.lineno}: a check takes exactly one student expression")
+        kw = {}
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                raise Unsealable(f"line {stmt.lineno}: **kwargs are not literal")
+            try:
+                kw[keyword.arg] = ast.literal_eval(keyword.value)
+            except ValueError:
+                raise Unsealable(f"line {stmt.lineno}: {keyword.arg}= is not a literal") from None
+        label = kw.pop("label", "")
+        plan.append(CheckCall(func.attr, ast.unparse(call.args[0]), str(label or ""), kw))
+    return plan
+
+
+# ---- the probe: runs in the student's kernel, only writes raw data ------------------------------
+_PROBE = '''
+def {fn}():
+    import json as _j, numpy as _np
+    from course.checks.core import REGISTRY as _R
+    _arrays = {{}}
+    def _enc(v, depth=0):
+        if depth > 20:
+            return {{"__type__": "too deep", "repr": ""}}
+        if isinstance(v, _np.ndarray):
+            k = "a%d" % len(_arrays)
+            _arrays[k] = _np.ascontiguousarray(v)
+            return {{"__ndarray__": k}}
+        if isinstance(v, dict):
+            return {{str(k): _enc(x, depth + 1) for k, x in v.items()}}
+        if isinstance(v, (list, tuple)):
+            return [_enc(x, depth + 1) for x in v]
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        return {{"__type__": type(v).__name__, "repr": repr(v)[:200]}}
+    try:
+        _answer = ({expr})
+        _res = {{"ok": True, "got": _enc(_R[{name!r}].probe(_answer, **{kw!r}))}}
+    except NotImplementedError:
+        _res = {{"ok": False, "kind": "not_implemented"}}
+    except BaseException as _e:
+        _res = {{"ok": False, "kind": "raised", "error": "%s: %s" % (type(_e).__name__, str(_e)[:500])}}
+    _arrays["__meta__"] = _np.frombuffer(_j.dumps(_res).encode(), dtype=_np.uint8)
+    with open({path!r}, "wb") as _f:
+        _np.savez(_f, **_arrays)
+{fn}()
+del {fn}
+'''
+
+
+def probe_code(call: CheckCall, kw: dict, path: str, nonce: str) -> str:
+    return _PROBE.format(fn=f"_sealed_probe_{nonce}", expr=call.expr, name=call.name, kw=kw, path=path)
+
+
+class BadResult(ValueError):
+    pass
+
+
+def _decode(value, arrays, depth=0):
+    if depth > 40:
+        raise BadResult("nested too deeply")
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__"}:
+            key = value["__ndarray__"]
+            if key not in arrays:
+                raise BadResult(f"missing array {key!r}")
+            return arrays[key]
+        return {k: _decode(v, arrays, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, arrays, depth + 1) for v in value]
+    return value
+
+
+def read_result(path: Path) -> dict:
+    """Read a probe result written by the kernel: no symlinks, size-capped, no pickles."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        raise BadResult("no result came back from your kernel") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > RESULT_MAX_BYTES:
+            raise BadResult("the result file is not a regular file of a sane size")
+        try:
+            with np.load(fh, allow_pickle=False) as data:
+                arrays = {k: np.array(data[k]) for k in data.files}
+        except Exception as exc:  # garbled
+            raise BadResult(f"the result could not be read ({type(exc).__name__})") from None
+    meta = arrays.pop("__meta__", None)
+    if meta is None or meta.dtype != np.uint8 or meta.ndim != 1:
+        raise BadResult("the result has no readable header")
+    try:
+        res = json.loads(meta.tobytes().decode())
+    except (ValueError, UnicodeDecodeError):
+        raise BadResult("the result header is not JSON") from None
+    if not isinstance(res, dict) or not isinstance(res.get("ok"), bool):
+        raise BadResult("the result header is malformed")
+    for arr in arrays.values():
+        if arr.dtype.kind not in "biufcUSM?" or arr.dtype.hasobject:
+            raise BadResult("the result holds an unsupported array type")
+    if res["ok"]:
+        res["got"] = _decode(res.get("got"), arrays)
+    return res
+
+
+def incomplete(check, got, kw) -> str | None:
+    """Judges compare case by case (zip): a result list shorter than the cases asked for must not
+    pass. ``n`` is the number of cases (a literal kwarg or the probe's default)."""
+    if not isinstance(got, dict):
+        return f"the check expected a record of results, got {type(got).__name__}."
+    results = got.get("results")
+    if isinstance(results, list):
+        import inspect
+        param = inspect.signature(check.probe).parameters.get("n")
+        n = kw.get("n", param.default if param is not None else None)
+        if isinstance(n, int) and len(results) != n:
+            return f"{n} cases were asked for but {len(results)} results came back."
+    return None
+
+
+def defining_source(nb, name: str) -> str:
+    """The source of the last student definition of ``name`` (a def/class, or the whole cell that
+    assigns it) in the submitted code cells; "" when there is none or it cannot be parsed."""
+    found = ""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                found = ast.get_source_segment(cell.source, node) or ""
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and name in {
+                    t.id for t in ast.walk(node) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}:
+                found = cell.source
+    return found
+
+
+def _error(message: str, ename: str = "CheckFailed") -> NotebookNode:
+    return new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+def _stdout(text: str) -> NotebookNode:
+    return new_output("stream", name="stdout", text=text)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts ipykernel under the sandbox; interrupts through the control channel."""
+
+    sandbox: Sandbox | None = None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self.sandbox.argv(self.connection_file)
+
+    async def _async_interrupt_kernel(self):
+        if self.kernel_spec is not None:
+            self.kernel_spec.interrupt_mode = "message"
+        await super()._async_interrupt_kernel()
+
+    interrupt_kernel = run_sync(_async_interrupt_kernel)
+
+
+@dataclass
+class Events:
+    """What happened while grading one notebook (read by the trusted job, shown in the report)."""
+    sandbox: bool = False
+    timeouts: list = field(default_factory=list)
+    kernel_deaths: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    verdicts: dict = field(default_factory=dict)   # grade_id -> {"passed": bool, "messages": [...]}
+    seconds: float = 0.0
+
+
+class SealedExecute(Execute):
+    """Drop-in for nbgrader's Execute (same timeout/config traits) that judges test cells outside
+    the student's kernel."""
+
+    workroot = Unicode("", help="scratch folder for kernels' working dirs (outside the course)").tag(config=True)
+    use_bwrap = Bool(True).tag(config=True)
+    memory_mb = Integer(Limits.memory_mb).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
+    output_kb = Integer(Limits.output_kb).tag(config=True)
+
+    # -- output cap ------------------------------------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        self._out_bytes = getattr(self, "_out_bytes", 0) + size
+        cap = self.output_kb * 1024
+        if self._out_bytes > cap:
+            if not getattr(self, "_out_capped", False):
+                self._out_capped = True
+                outs.append(_stdout(f"\n[output truncated: more than {self.output_kb} kB]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # -- the run ---------------------------------------------------------------------------------
+    def preprocess(self, nb, resources, km=None):
+        self.nb, self.resources = nb, resources
+        self.events = Events()
+        start = time.monotonic()
+        try:
+            run_sync(self._run)()
+        finally:
+            self.events.seconds = round(time.monotonic() - start, 3)
+            out = Path(self.workroot) / f"{resources['nbgrader']['notebook']}.events.json"
+            out.write_text(json.dumps(self.events.__dict__, default=str))
+        return self.nb, self.resources
+
+    def _trusted_tests(self) -> dict:
+        """grade_id -> trusted source of every autograded test cell, from the scratch gradebook."""
+        info = self.resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            solutions = {c.name for c in notebook.solution_cells}
+            sources = {c.name: c.source for c in notebook.source_cells}
+            return {c.name: sources.get(c.name, "") for c in notebook.grade_cells
+                    if c.cell_type == "code" and c.name not in solutions}
+
+    def _prepare_workdir(self) -> Path:
+        work = Path(self.workroot) / self.resources["nbgrader"]["notebook"]
+        work.mkdir(parents=True, exist_ok=True)
+        src = Path(self.resources.get("metadata", {}).get("path") or ".")
+        for path in src.rglob("*"):  # data files nbgrader copied next to the notebook
+            if path.suffix == ".ipynb" or path.is_symlink() or not path.is_file():
+                continue
+            if any(part.startswith(".") for part in path.relative_to(src).parts):
+                continue
+            dest = work / path.relative_to(src)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+        (work / ".kernel").mkdir(exist_ok=True)
+        return work
+
+    async def _start(self):
+        km = SandboxKernelManager(kernel_name="python3")
+        km.sandbox = self._sandbox
+        km.transport = "ipc"
+        km.ip = str(self._work / ".kernel" / "k")
+        km.connection_file = str(self._work / ".kernel" / "connection.json")
+        self.km, self.kc = km, None
+        await km.start_kernel(env=self._sandbox.env(), cwd=str(self._work), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await self.async_start_new_kernel_client()
+
+    async def _stop(self):
+        if self.km is not None:
+            try:
+                await self._async_cleanup_kernel()
+            except Exception:  # a dead or wedged kernel: make sure the process is gone
+                try:
+                    await self.km.shutdown_kernel(now=True)
+                except Exception:
+                    pass
+            self.km = self.kc = None
+
+    async def _run(self):
+        self.reset_execution_trackers()
+        self._work = self._prepare_workdir()
+        limits = Limits(memory_mb=self.memory_mb, processes=self.processes, cpu_seconds=self.cpu_seconds,
+                        cell_timeout=self.timeout or 0, output_kb=self.output_kb)
+        self._sandbox = Sandbox(self._work, limits, self.use_bwrap)
+        self.events.sandbox = self._sandbox.enabled
+        tests = self._trusted_tests()
+        self._dead = None
+        try:
+            await self._start()
+        except Exception as exc:
+            self._dead = f"the kernel did not start ({type(exc).__name__}: {exc})"
+            self.events.kernel_deaths.append(self._dead)
+        try:
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                is_test = grade_id in tests and cell.metadata.get("nbgrader", {}).get("grade")
+                if self._dead:
+                    cell.outputs = [_error(f"not graded: {self._dead}", "KernelDied")] if is_test else []
+                    if is_test:
+                        self.events.verdicts[grade_id] = {"passed": False, "messages": [self._dead]}
+                    continue
+                if is_test:
+                    try:
+                        plan = parse_test_cell(tests[grade_id])
+                    except Unsealable as exc:
+                        self.events.flags.append(f"{grade_id}: unsealed test cell ({exc}), graded in "
+                                                 "the student's kernel")
+                        cell.source = tests[grade_id]
+                        await self._run_cell(cell, index)
+                        continue
+                    await self._run_test_cell(cell, index, grade_id, plan)
+                else:
+                    await self._run_cell(cell, index)
+        finally:
+            await self._stop()
+
+    # -- executing ------------------------------------------------------------------------------
+    async def _execute(self, cell, index, store_history=True) -> str | None:
+        """Run one cell in the kernel; returns None, "timeout" or "dead"."""
+        self._out_bytes, self._out_capped = 0, False
+        original = self.nb.cells[index]
+        try:
+            return await self._execute_inner(cell, index, store_history)
+        finally:
+            self.nb.cells[index] = original
+
+    async def _execute_inner(self, cell, index, store_history):
+        try:
+            await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1,
+                                          store_history=store_history)
+        except DeadKernelError:
+            self._dead = ("the kernel died (it exited, or was killed for using too much memory, "
+                          "processes or CPU time)")
+            self.events.kernel_deaths.append(self.nb.cells[index].metadata.get("nbgrader", {}).get(
+                "grade_id") or f"cell {index}")
+            cell.outputs.append(_error(self._dead, "KernelDied"))
+            return "dead"
+        except CellTimeoutError:  # interrupt did not help: restart the kernel, keep grading
+            cell.outputs.append(_error(f"cell timed out after {self.timeout} s and did not stop; the "
+                                       "kernel was restarted", "CellTimeoutError"))
+            self.events.timeouts.append(index)
+            await self._stop()
+            try:
+                await self._start()
+            except Exception as exc:
+                self._dead = f"the kernel did not restart ({exc})"
+            return "timeout"
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
+               for o in cell.outputs):
+            self.events.timeouts.append(index)
+            return "timeout"
+        return None
+
+    async def _run_cell(self, cell, index):
+        await self._execute(cell, index)
+
+    async def _run_test_cell(self, cell, index, grade_id, plan):
+        outputs, messages, passed = [], [], True
+        for step in plan:
+            if isinstance(step, PrintLine):
+                tmp = new_code_cell(step.code)
+                state = await self._execute(tmp, index, store_history=False)
+                errors = [o for o in tmp.outputs if o.get("output_type") == "error"]
+                text = "".join(o.get("text", "") for o in tmp.outputs
+                               if o.get("output_type") == "stream" and o.get("name") == "stdout")
+                if text:
+                    outputs.append(_stdout(text))
+                if state or errors:
+                    err = errors[0] if errors else {}
+                    if err.get("ename") == "NotImplementedError":
+                        label = next((s.label for s in plan if isinstance(s, CheckCall)), "this exercise")
+                        msg = (f"{label}: not answered yet (the cell still raises NotImplementedError).")
+                    else:
+                        msg = (self._dead or f"{step.code.strip()} raised {err.get('ename', 'an error')}: "
+                           f"{err.get('evalue', '')}")
+                    outputs.append(_error(msg, "KernelDied" if self._dead else "CheckFailed"))
+                    messages.append(msg)
+                    passed = False
+                    break
+                continue
+            kw = resolve_seed(step.kw)
+            nonce = secrets.token_hex(16)
+            path = self._work / f".{nonce}.npz"
+            tmp = new_code_cell(probe_code(step, kw, str(path), nonce))
+            state = await self._execute(tmp, index, store_history=False)
+            head = f"{step.label}: " if step.label else ""
+            if state == "dead":
+                msg = head + self._dead
+            elif state == "timeout":
+                msg = head + f"your code did not finish within {self.timeout} s."
+            else:
+                msg = self._judge(step, kw, path, head)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            if msg is None:
+                check = REGISTRY[step.name]
+                try:
+                    line = check.passed(self._last_got, **kw)
+                except Exception:
+                    line = "all good"
+                outputs.append(_stdout(f"✓ {head}{line}\n"))
+                continue
+            outputs.append(_error(msg, "KernelDied" if state == "dead" else "CheckFailed"))
+            messages.append(msg)
+            passed = False
+            break
+        cell.outputs = outputs
+        cell.execution_count = self.code_cells_executed
+        self.events.verdicts[grade_id] = {"passed": passed, "messages": messages,
+                                          "labels": [s.label for s in plan if isinstance(s, CheckCall)]}
+
+    def _judge(self, step: CheckCall, kw: dict, path: Path, head: str) -> str | None:
+        try:
+            res = read_result(path)
+        except BadResult as exc:
+            return head + f"{exc} (the check could not read what your code returned)."
+        if not res["ok"]:
+            if res.get("kind") == "not_implemented":
+                return (f"{step.label or 'this exercise'}: not answered yet (the cell still raises "
+                        "NotImplementedError).")
+            return f"{step.label or 'your code'} raised {str(res.get('error', 'an error'))[:500]}"
+        self._last_got = res["got"]
+        source = defining_source(self.nb, step.expr)
+        found = REGISTRY[step.name].scan(source, **kw) if source else []
+        if found:  # read from the submission here, in the trusted process
+            return head + "\n  ".join(str(m) for m in found)
+        short = incomplete(REGISTRY[step.name], res["got"], kw)
+        if short:
+            return head + short
+        try:
+            problems = REGISTRY[step.name].judge(res["got"], **kw)
+        except Exception as exc:  # malformed data from the student's side
+            return head + (f"what your code returned could not be checked ({type(exc).__name__}: "
+                           f"{str(exc)[:200]}); return the type the exercise asks for.")
+        if problems:
+            return head + "\n  ".join(str(p) for p in problems)
+        return None

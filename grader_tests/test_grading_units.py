@@ -1,0 +1,73 @@
+"""Fast tests of the grading machinery's trusted parts (no kernels, no nbgrader runs)."""
+import json
+
+import numpy as np
+import pytest
+
+from course.grading.inputs import collect
+from course.grading.sealed import (BadResult, CheckCall, PrintLine, Unsealable, incomplete, parse_test_cell,
+                                   probe_code, read_result)
+from course.checks import REGISTRY
+
+
+def test_parse_contract_cell():
+    plan = parse_test_cell('print(f([1]))\nchecks.best_epoch(best_epoch, label="best_epoch", seed=None)\n'
+                           '### BEGIN HIDDEN TESTS\nchecks.choice(q, label="q", key="B", explain={"A": "no"})\n')
+    assert isinstance(plan[0], PrintLine)
+    assert plan[1] == CheckCall("best_epoch", "best_epoch", "best_epoch", {"seed": None})
+    assert plan[2].kw == {"key": "B", "explain": {"A": "no"}}
+
+
+@pytest.mark.parametrize("source", ["assert f(1) == 2", "x = checks.choice(q)", "checks.choice(q, key=KEY)",
+                                    "checks.nope(q)", "checks.choice(q, **kw)", "checks.choice(a, b)"])
+def test_anything_else_is_unsealable(source):
+    with pytest.raises(Unsealable):
+        parse_test_cell(source)
+
+
+def _write(path, meta, **arrays):
+    np.savez(path, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+
+
+def test_read_result_roundtrip_and_refusals(tmp_path):
+    p = tmp_path / "r.npz"
+    _write(p, {"ok": True, "got": {"value": {"__tensor__": True, "data": {"__ndarray__": "a0"}}}}, a0=np.zeros(3))
+    got = read_result(p)["got"]
+    assert got["value"]["data"].shape == (3,)
+    with pytest.raises(BadResult):
+        read_result(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(BadResult):
+        read_result(tmp_path / "bad.npz")
+    np.savez(tmp_path / "obj.npz", __meta__=np.array([{"ok": True}], dtype=object))
+    with pytest.raises(BadResult):
+        read_result(tmp_path / "obj.npz")
+    (tmp_path / "link.npz").symlink_to(p)
+    with pytest.raises(BadResult):
+        read_result(tmp_path / "link.npz")
+
+
+def test_short_result_lists_never_pass():
+    assert incomplete(REGISTRY["init_hidden"], {"results": []}, {"seed": 3})
+    assert incomplete(REGISTRY["best_epoch"], {"results": [1] * 4}, {"seed": 3}) is None
+    assert incomplete(REGISTRY["choice"], ["B"], {})
+
+
+def test_probe_code_compiles():
+    compile(probe_code(CheckCall("choice", "q_a1", "q", {"key": "B"}), {"key": "B"}, "/tmp/x.npz", "ab12"),
+            "<probe>", "exec")
+
+
+def test_collect_layouts(tmp_path):
+    from pathlib import Path
+    course = Path(__file__).resolve().parent.parent
+    nb = (course / "release" / "01_rnn_layer" / "rnn_layer.ipynb").read_bytes()
+    (tmp_path / "submitted" / "ann" / "01_rnn_layer").mkdir(parents=True)
+    (tmp_path / "submitted" / "ann" / "01_rnn_layer" / "rnn_layer.ipynb").write_bytes(nb)
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "bob_rnn_layer.ipynb").write_bytes(nb)
+    (tmp_path / "dl" / "carl").mkdir()
+    (tmp_path / "dl" / "carl" / "rnn_layer.ipynb").write_bytes(nb)
+    subs, skipped = collect([tmp_path, tmp_path / "dl"], course)
+    assert {(s.student, s.assignment) for s in subs} >= {("ann", "01_rnn_layer"), ("bob", "01_rnn_layer"),
+                                                         ("carl", "01_rnn_layer")}
