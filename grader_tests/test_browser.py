@@ -1,9 +1,10 @@
-"""Assignment 02 in a real JupyterLab, driven by Playwright in Debian's headless Chromium.
+"""Assignments 02 and 05 in a real JupyterLab, driven by Playwright in Debian's headless Chromium.
 
-Starts `jupyter lab` on a free port with a token and a temporary root holding a copy of the released
-notebook, runs the time-step widget cell (it must render as a widget, not as the static fallback, and
-its Play button must animate the figure to the last step), then types a correct rnn_cell into its answer
-cell and clicks nbgrader's Validate button. Needs /usr/bin/chromium (`apt-get install chromium`);
+Starts `jupyter lab` on a free port with a token and a temporary root holding copies of the released
+notebooks. In 02 it runs the time-step widget cell (it must render as a widget, not as the static
+fallback, and its Play button must animate the figure to the last step), then types a correct rnn_cell
+into its answer cell and clicks nbgrader's Validate button. In 05 it trains the small GRU and plays the
+gate animation to its last frame. Needs /usr/bin/chromium (`apt-get install chromium`);
 without it the test is skipped with that reason.
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 NOTEBOOK = "rnn_from_scratch.ipynb"
+NOTEBOOK_05 = "gru_and_packing.ipynb"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(tempfile.gettempdir()) / "a02_browser.png"
@@ -57,6 +59,7 @@ def lab(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="the PyPI package playwright is not installed")
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "release" / "02_rnn_from_scratch" / NOTEBOOK, root / NOTEBOOK)
+    shutil.copy(ROOT / "release" / "05_gru_and_packing" / NOTEBOOK_05, root / NOTEBOOK_05)
     shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     home = tmp_path_factory.mktemp("home")
     env = nbgrader_env(home)
@@ -82,7 +85,8 @@ def lab(tmp_path_factory):
                     raise RuntimeError("jupyter lab did not start:\n" +
                                        (root.parent / "lab.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield {"url": f"{base}/lab/tree/{NOTEBOOK}?token={token}", "root": root}
+        yield {"url": f"{base}/lab/tree/{NOTEBOOK}?token={token}",
+               "url_05": f"{base}/lab/tree/{NOTEBOOK_05}?token={token}", "root": root}
     finally:
         server.terminate()
         try:
@@ -93,18 +97,29 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
+def browser(lab):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(60_000)
-        pg.goto(lab["url"])
-        pg.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        pg.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
-        yield pg
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.set_default_timeout(60_000)
+    pg.goto(url)
+    pg.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    pg.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, lab):
+    pg = _open(browser, lab["url"])
+    yield pg
+    pg.close()
 
 
 def _code_cell(page, text):
@@ -178,3 +193,39 @@ def test_validate_with_a_correct_rnn_cell(page):
     assert "rnn_forward" in text
     assert "rnn_cell: " not in text, text[:2000]
     page.screenshot(path=str(SCREENSHOT.with_name("a02_validate.png")))
+
+
+def test_gate_widget_animates_in_jupyterlab(browser, lab):
+    """Assignment 05: train the small GRU (seconds), then play r, z, n and h over one utterance."""
+    page = _open(browser, lab["url_05"])
+    try:
+        _run(page, _code_cell(page, "from course import checks, gates, packing"))
+        _run(page, _code_cell(page, "gates.train_speaker_gru("))
+        cell = _code_cell(page, "gates.gate_player(")
+        _run(page, cell)
+        play = cell.locator(".widget-play button").first
+        try:
+            play.wait_for(timeout=60_000)
+        except Exception:
+            pytest.fail(_explain(page, cell, "no Play widget appeared for the gates"))
+        readout = cell.locator(".widget-readout").first
+        last = readout.inner_text().strip()          # the player starts on the last frame
+        image = cell.locator(".widget-output img").first
+        image.wait_for()
+        first_src = image.get_attribute("src")
+        play.click()
+        seen, sources = set(), set()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            seen.add(readout.inner_text().strip())
+            sources.add(image.get_attribute("src"))
+            if len(seen) > 2 and readout.inner_text().strip() == last:
+                break
+            page.wait_for_timeout(150)
+        assert readout.inner_text().strip() == last and len(seen) >= 3, seen
+        assert len(sources - {first_src}) >= 1, "the gate figure did not change while playing"
+        page.wait_for_timeout(1500)
+        cell.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT.with_name("a05_gates.png")))
+    finally:
+        page.close()
