@@ -2,12 +2,11 @@
 
 Typical use in a test module (one generate + one autograde per module keeps the suite fast):
 
+    MISTAKES = {"wrong_h0": ("init_hidden", "def init_hidden(...): ...", {"test_init_hidden_uni"})}
+
     @pytest.fixture(scope="module")
     def graded(tmp_path_factory):
-        course = Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer")
-        subs = {"solution": course.solution(), "blank": course.release(),
-                "wrong_h0": course.solution(init_hidden="def init_hidden(...): ...")}
-        return course.autograde(subs)     # {student: {grade_id: score}}
+        return grade_fixtures(Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer"), MISTAKES)
 """
 from __future__ import annotations
 
@@ -122,6 +121,18 @@ class Course:
     def autograded(self, student: str, name: str | None = None):
         return nbformat.read(self.root / "autograded" / student / self.assignment /
                              (name or self.notebooks()[0]), as_version=4)
+
+
+def grade_fixtures(course: Course, mistakes: dict, styles: dict | None = None):
+    """Autograde, in one run: the solution, the untouched release ("blank"), other correct styles
+    (student -> {grade_id: code}) and one submission per mistake (student -> (grade_id, code, lost
+    cells, ...)). Returns (course, {student: {grade_id: score}}, {grade_id: max score})."""
+    subs = {"solution": course.solution(), "blank": course.release()}
+    for student, replacements in (styles or {}).items():
+        subs[student] = course.solution(**replacements)
+    for student, (grade_id, code, *_) in mistakes.items():
+        subs[student] = course.solution(**{grade_id: code})
+    return course, course.autograde(subs), course.max_scores()
 
 
 def expect_lost(scores: dict, full: dict, lost: set[str]) -> list[str]:

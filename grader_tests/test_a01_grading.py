@@ -1,7 +1,7 @@
 """Assignment 01 through real nbgrader: full marks, zero, and one mistake at a time."""
 import pytest
 
-from harness import Course, cell_outputs_text, expect_lost
+from harness import Course, cell_outputs_text, expect_lost, grade_fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +48,7 @@ def long_word_lengths(words):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp("a01"), ASSIGNMENT)
-    subs = {"solution": course.solution(), "blank": course.release()}
-    for student, (grade_id, code, _) in MISTAKES.items():
-        subs[student] = course.solution(**{grade_id: code})
-    return course, course.autograde(subs), course.max_scores()
+    return grade_fixtures(Course(tmp_path_factory.mktemp("a01"), ASSIGNMENT), MISTAKES)
 
 
 def test_solution_gets_full_marks(graded):

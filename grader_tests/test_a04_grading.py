@@ -6,7 +6,7 @@ CPU with one thread; the reason is given next to each fixture).
 """
 import pytest
 
-from harness import Course, cell_outputs_text, expect_lost
+from harness import Course, cell_outputs_text, expect_lost, grade_fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -97,11 +97,7 @@ def evaluate(model, inputs, labels):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp("a04"), ASSIGNMENT)
-    subs = {"solution": course.solution(), "blank": course.release()}
-    for student, (grade_id, code, _) in MISTAKES.items():
-        subs[student] = course.solution(**{grade_id: code})
-    return course, course.autograde(subs), course.max_scores()
+    return grade_fixtures(Course(tmp_path_factory.mktemp("a04"), ASSIGNMENT), MISTAKES)
 
 
 def test_solution_gets_full_marks(graded):

@@ -1,7 +1,7 @@
 """Assignment 05 through real nbgrader: full marks, zero, other correct styles, one mistake at a time."""
 import pytest
 
-from harness import Course, cell_outputs_text, expect_lost
+from harness import Course, cell_outputs_text, expect_lost, grade_fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -201,13 +201,7 @@ def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp("a05"), ASSIGNMENT)
-    subs = {"solution": course.solution(), "blank": course.release()}
-    for student, replacements in CORRECT_STYLES.items():
-        subs[student] = course.solution(**replacements)
-    for student, (grade_id, code, _) in MISTAKES.items():
-        subs[student] = course.solution(**{grade_id: code})
-    return course, course.autograde(subs), course.max_scores()
+    return grade_fixtures(Course(tmp_path_factory.mktemp("a05"), ASSIGNMENT), MISTAKES, CORRECT_STYLES)
 
 
 def test_solution_gets_full_marks(graded):
