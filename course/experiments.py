@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from .demos import LastStepClassifier
 from .data import (JAPANESE_VOWELS_CLASSES, JAPANESE_VOWELS_FEATURES, load_japanese_vowels,
                    noisy_labels, pad_left, standardize, train_val_split)
 
@@ -57,18 +58,12 @@ def load_task(label_noise: float = LABEL_NOISE, noise_seed: int = NOISE_SEED) ->
             "x_val": x_val, "y_val": y_val, "x_heldout": x_heldout}
 
 
-class BaselineRNN(nn.Module):
-    """The "before" model: one nn.RNN layer → output at the last time step → nn.Linear."""
+class BaselineRNN(LastStepClassifier):
+    """The "before" model: one nn.RNN layer → last time step → nn.Linear, sized for Japanese Vowels."""
 
     def __init__(self, input_size=JAPANESE_VOWELS_FEATURES, hidden_size=128,
                  num_classes=JAPANESE_VOWELS_CLASSES):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.head(output[:, -1])
+        super().__init__(input_size, hidden_size, num_classes)
 
 
 def count_parameters(model: nn.Module) -> int:

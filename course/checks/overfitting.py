@@ -10,6 +10,7 @@ from torch import nn
 
 from .core import Check, to_plain, type_name
 from .rnn_layer import layer_config
+from ..demos import LastStepClassifier
 
 LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
 
@@ -279,17 +280,8 @@ class EarlyStoppingRestore(EarlyStoppingPatience):
 
 # -- fit(model, data, epochs, lr, stopper=None, seed=0, progress=True) -> history ------------------
 
-class _Net(nn.Module):
-    """No dropout: a training run is then fully determined by the initial weights."""
-
-    def __init__(self, input_size, hidden_size, num_classes):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.head(output[:, -1])
+# No dropout: a training run is then fully determined by the initial weights.
+_Net = LastStepClassifier
 
 
 def fit_case(seed):
