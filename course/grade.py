@@ -131,6 +131,10 @@ def main(argv=None, *, client=None) -> dict:
             bar = tqdm(total=len(futures), desc="grading", unit="submission", file=sys.stderr)
         for fut in pool.as_completed(futures):
             res = fut.result()
+            if res["status"] == "setup_error":
+                for other in futures:
+                    other.cancel()
+                raise SystemExit(f"grading stopped, nobody was graded: {res['errors'][0]}")
             res["flags"] = report.flags_of(res)
             _write_files(res, out)
             results.append(res)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .contract import Record, Value
 from .core import Check, as_shape, to_plain, type_name
 
 LAYERS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM, "Linear": nn.Linear}
@@ -21,10 +22,13 @@ class Choice(Check):
     def probe(self, answer, **kw):
         return {"answer": to_plain(answer)}
 
+    def result(self, **kw):
+        return Record(answer=Value())
+
     def judge(self, got, key=None, options="ABCD", explain=None, **kw):
         answer = got["answer"]
         letters = ", ".join(options)
-        if not isinstance(answer, str) or answer.strip().upper() not in options:
+        if not isinstance(answer, str) or answer.strip().upper() not in set(options):
             return [f"answer with one letter among {letters}, as a string (for example q = \"B\"); "
                     f"got {answer!r}."]
         if key is None:
@@ -120,6 +124,9 @@ class Outcome(Check):
 
     def probe(self, answer, **kw):
         return {"answer": to_plain(answer)}
+
+    def result(self, **kw):
+        return Record(answer=Value())
 
     def judge(self, got, module, kwargs, input, what, h0=None, **kw):
         answer = got["answer"]

@@ -117,7 +117,12 @@ def grade(job: dict) -> dict:
     try:
         root, work = scratch / "course", scratch / "w"
         root.mkdir()
-        work.mkdir(mode=0o700)
+        work.mkdir()
+        # others may pass through (not list): a kernel that runs as a fresh uid without bwrap must
+        # reach its own folder; the course copy next to it stays private
+        os.chmod(scratch, 0o711)
+        os.chmod(work, 0o711)
+        os.chmod(root, 0o700)
         (root / "gradebook.db").write_bytes(job["template"])
         for rel, data in job.get("source_files", {}).items():  # data files only, no notebooks
             dest = root / "source" / assignment / rel
@@ -184,6 +189,10 @@ def grade(job: dict) -> dict:
             elif result["status"] == "graded":
                 result["status"] = "failed"
                 result["errors"].append(f"{name}: not autograded")
+        setup = [ev.get("setup_error") for ev in result["events"].values() if ev.get("setup_error")]
+        if setup:  # the grading environment is broken, not the submission: the parent stops the batch
+            result["status"] = "setup_error"
+            result["errors"] = setup[:1]
         if result["status"] == "graded" and not result["notebooks"]:
             result["status"] = "failed"
     except BaseException as exc:

