@@ -23,7 +23,7 @@ import course
 
 from .grading import gradebook, inputs, job, report
 from .grading.inputs import SAFE
-from .grading.sandbox import bwrap_path
+from .grading.sandbox import bwrap_path, bwrap_problem
 
 PACKAGE = Path(course.__file__).resolve().parent
 DEMO = PACKAGE / "demo"
@@ -94,6 +94,9 @@ def main(argv=None, *, client=None) -> dict:
     options = {"timeout": args.timeout, "memory_mb": args.memory_mb, "processes": args.processes,
                "cpu_seconds": args.cpu_seconds, "sandbox": not args.no_sandbox}
     sandbox = "on" if (bwrap_path() and not args.no_sandbox) else "off"
+    if sandbox == "off":
+        print(f"sandbox: off ({'--no-sandbox' if args.no_sandbox else bwrap_problem()}); resource limits "
+              "still apply", file=sys.stderr)
     if not subs:
         print("nothing to grade", file=sys.stderr)
         return {"summary": {"submissions": 0}}

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from course.grading.inputs import collect
-from course.grading.sealed import (BadResult, CheckCall, PrintLine, Unsealable, incomplete, parse_test_cell,
-                                   probe_code, read_result)
+from course.checks.core import encode
+from course.grading.sealed import (BadResult, CheckCall, PrintLine, Unsealable, parse_test_cell, probe_code,
+                                   read_result)
 from course.checks import REGISTRY
 
 
@@ -25,13 +26,14 @@ def test_anything_else_is_unsealable(source):
         parse_test_cell(source)
 
 
-def _write(path, meta, **arrays):
-    np.savez(path, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+def _write(path, outcome):
+    header, arrays = encode(outcome)
+    np.savez(path, __meta__=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
 
 
 def test_read_result_roundtrip_and_refusals(tmp_path):
     p = tmp_path / "r.npz"
-    _write(p, {"ok": True, "got": {"value": {"__tensor__": True, "data": {"__ndarray__": "a0"}}}}, a0=np.zeros(3))
+    _write(p, {"ok": True, "got": {"value": {"__tensor__": True, "data": np.zeros(3)}}})
     got = read_result(p)["got"]
     assert got["value"]["data"].shape == (3,)
     with pytest.raises(BadResult):
@@ -47,10 +49,27 @@ def test_read_result_roundtrip_and_refusals(tmp_path):
         read_result(tmp_path / "link.npz")
 
 
-def test_short_result_lists_never_pass():
-    assert incomplete(REGISTRY["init_hidden"], {"results": []}, {"seed": 3})
-    assert incomplete(REGISTRY["best_epoch"], {"results": [1] * 4}, {"seed": 3}) is None
-    assert incomplete(REGISTRY["choice"], ["B"], {})
+def test_short_or_empty_results_never_pass():
+    """The contract, enforced in core before any judge: the forged shapes of issue #10."""
+    init_hidden, best_epoch = REGISTRY["init_hidden"], REGISTRY["best_epoch"]
+    assert init_hidden.verdict({"ok": True, "got": {"results": []}}, {"seed": 3})
+    assert init_hidden.verdict({"ok": True, "got": {"results": ""}}, {"seed": 3})
+    assert init_hidden.verdict({"ok": True, "got": {}}, {"seed": 3})
+    assert best_epoch.verdict({"ok": True, "got": {"results": [1] * 3}}, {"seed": 3})
+    message = REGISTRY["choice"].verdict({"ok": True, "got": ["B"]}, {"key": "B"}, "q")[0]
+    assert "could not accept what came back from your kernel" in message
+
+
+def test_the_notebook_and_the_grader_share_one_verdict(capsys):
+    """Check.__call__ (the notebook) judges exactly what the wire carries, with Check.verdict."""
+    from course import checks
+    checks.choice("B", label="q", key="B")
+    assert capsys.readouterr().out.strip() == "✓ q: correct."
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.choice("A", label="q", key="B", explain={"A": "A is about something else."})
+    assert str(info.value) == REGISTRY["choice"].verdict({"ok": True, "got": {"answer": "A"}},
+                                                         {"key": "B", "explain": {"A": "A is about something else."}},
+                                                         "q")[0]
 
 
 def test_probe_code_compiles():

@@ -129,7 +129,8 @@ class Check:
         kw = resolve_seed(kw)
         outcome = decode(*encode(run_probe(self, answer, kw)))  # exactly what the grader receives
         from .rules import Program
-        messages = self.verdict(outcome, kw, label, Program.from_history() if self.forbidden else None,
+        reads_source = bool(self.forbidden) or type(self).scan is not Check.scan
+        messages = self.verdict(outcome, kw, label, Program.from_history() if reads_source else None,
                                 _answer_name(answer))
         if messages:
             raise CheckFailed("\n".join(messages))

@@ -123,8 +123,11 @@ def _module_bindings(tree: ast.Module):
             yield node.name, node
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                yield (alias.asname or alias.name).split(".")[0], node
+            for alias in node.names:  # one statement per name: reaching Linear must not read RNN
+                one = (ast.Import(names=[alias]) if isinstance(node, ast.Import) else
+                       ast.ImportFrom(module=node.module, names=[alias], level=node.level))
+                one.lineno = node.lineno
+                yield (alias.asname or alias.name).split(".")[0], one
             continue
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With,
                              ast.AsyncWith, ast.NamedExpr)):

@@ -18,6 +18,7 @@ def summary(results: list[dict]) -> dict:
             "graded": sum(r["status"] == "graded" for r in results),
             "failed": sum(r["status"] != "graded" for r in results),
             "timed_out": len(timed_out), "flagged": len(flagged),
+            "needs_review": sum(any("needs review" in f for f in r.get("flags", [])) for r in results),
             "sandbox": "on" if sandbox == {True} else ("off" if True not in sandbox else "partly off")}
 
 
@@ -123,7 +124,7 @@ def write(results: list[dict], outdir: Path, meta: dict) -> dict:
             "body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:3px 6px}</style></head><body><h1>Class report</h1>"
             f"<p>graded {summ['graded']}, failed {summ['failed']}, timed out {summ['timed_out']}, flagged "
-            f"{summ['flagged']} — sandbox: <b>{summ['sandbox']}</b>; workers: {meta.get('workers')} "
+            f"{summ['flagged']} (needs review: {summ['needs_review']}) — sandbox: <b>{summ['sandbox']}</b>; workers: {meta.get('workers')} "
             f"({meta.get('engine')}); {meta.get('seconds', 0):.1f} s</p>"
             + "".join(sections) +
             "<h2>Submissions</h2><table><tr><th>student</th><th>assignment</th><th>status</th><th>score</th>"
@@ -132,7 +133,8 @@ def write(results: list[dict], outdir: Path, meta: dict) -> dict:
     doc = {"summary": summ, "meta": meta, "assignments": stats,
            "submissions": [{k: r.get(k) for k in ("student", "assignment", "status", "flags", "errors", "seconds",
                                                   "sandbox", "worker")}
-                           | {"scores": {nb: d["scores"] for nb, d in r.get("notebooks", {}).items()}}
+                           | {"scores": {nb: d["scores"] for nb, d in r.get("notebooks", {}).items()},
+                              "max": {nb: d["max"] for nb, d in r.get("notebooks", {}).items()}}
                            for r in results]}
     (outdir / "results.json").write_text(json.dumps(doc, indent=1, default=str))
     return doc

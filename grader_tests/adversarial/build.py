@@ -39,6 +39,8 @@ def build(root: Path, case: dict, assignment: str = ASSIGNMENT, notebook: str = 
     for cell in nb.cells:
         if gid(cell) in case.get("delete", ()):
             continue
+        if gid(cell) in case.get("insert_before", {}):
+            cells.append(new_code_cell(case["insert_before"][gid(cell)]))
         cells.append(cell)
         for _ in range(case.get("duplicate", {}).get(gid(cell), 0)):
             cells.append(copy.deepcopy(cell))

@@ -1,38 +1,86 @@
-"""Malicious and broken submissions of assignment 01, each with what it may and may not score.
+"""Malicious, broken and honest-but-unusual submissions, per assignment, each with what it may score.
 
 A case starts from the honest solution (so every untouched cell must keep full marks), plants a
-mistake in the cells it attacks (``lost``: must score 0 however the attack goes) and adds the attack.
-``maybe``: cells after a destructive attack (kernel death, blanked cells) that may score 0 or full.
-``raw``: replace the whole file by these bytes (invalid JSON).
+mistake in the answers it attacks (``lost``: those test cells must score 0 however the attack goes)
+and adds the attack. Keys:
+
+* ``replace``: {answer grade_id: code}; ``insert`` / ``insert_before``: {grade_id: code of a new cell
+  after / before it};
+  ``edit``/``meta``/``delete``/``duplicate``/``kernelspec``/``raw``: see build.py.
+* ``flag``: the grader must see tampering in the source: the submission is flagged "needs review"
+  and EVERY test cell scores 0 (however well the rest was done).
+* ``maybe``: cells after a destructive attack (kernel death) that may score 0 or full.
+* ``style``: an honest solution written differently: full marks and no flag at all.
+* ``needs_containment``: the case is dangerous to the machine without a sandbox (fork bomb); where the
+  grader cannot contain processes the test refuses to run it and says why.
 """
 from __future__ import annotations
 
-INIT_HIDDEN = {"test_init_hidden_uni", "test_init_hidden_bi", "test_init_hidden_runs"}
+A01, A02, A03, A04, A05 = ("01_rnn_layer", "02_rnn_from_scratch", "03_sequence_classifier", "04_overfitting",
+                           "05_gru_and_packing")
+SETUP = "setup"  # the notebook's first locked cell
+
+# ---- attacks that work the same on any assignment: they all touch the grader, so they are flagged --
+FORGED_RESULT = """
+from course.checks import core as _core
+_core.run_probe = lambda check, answer, kw: {"ok": True, "got": {}}
+"""
+REGISTRY_PATCH = """
+from course.checks.core import REGISTRY
+for _check in REGISTRY.values():
+    _check.probe = lambda answer, **kw: {"answer": "B", "results": [], "runs": [], "answers": []}
+    _check.judge = lambda got, **kw: []
+"""
+CLASS_PATCH = """
+import course.checks.core as _core
+_core.Check.verdict = lambda self, *a, **k: []
+_core.Check.judge = lambda self, got, **kw: []
+"""
+RESULT_WRITER = """
+import numpy as _np, json as _json
+_real_savez = _np.savez
+def _forged_savez(fh, **arrays):
+    header = {"value": {"ok": True, "got": {}}}
+    _real_savez(fh, __meta__=_np.frombuffer(_json.dumps(header).encode(), dtype=_np.uint8))
+_np.savez = _forged_savez
+"""
+OBFUSCATED = """
+_code = "from course.checks.core import REGISTRY as R\\nfor c in R.values(): c.judge = lambda got, **kw: []"
+exec(_code)
+"""
+GENERIC = {"forged_result": FORGED_RESULT, "registry_patch": REGISTRY_PATCH, "class_patch": CLASS_PATCH,
+           "result_writer": RESULT_WRITER, "obfuscated": OBFUSCATED}
+
+
+def generic(lost_answer: dict) -> dict:
+    """The five grader attacks, each planted after the set-up cell with a wrong answer elsewhere."""
+    return {name: dict(insert={SETUP: code}, replace=lost_answer, flag=True) for name, code in GENERIC.items()}
+
+
+# ---- 01 -----------------------------------------------------------------------------------------
 WRONG_INIT = """
 def init_hidden(batch_size, hidden_size, num_layers=1, bidirectional=False):
     return torch.zeros(1, 1, 1)
 """
-AFTER_SETUP = "setup"
-ORDER = ["test_q_a1", "test_q_a2", "test_long_word_lengths", "test_shout_word_lengths", "test_q_b1",
-         "test_fill_num_layers", "test_rnn_b3", "test_shape_c1", "test_shape_c2", "test_shape_c3",
-         "test_shape_c4", "test_fill_hidden", "test_fill_call", "test_init_hidden_uni", "test_init_hidden_bi",
-         "test_init_hidden_runs", "test_q_e1", "test_q_f1", "test_build_classifier", "test_q_g1",
-         "test_error_g2", "test_error_g3", "test_shape_g4", "test_rnn_g5", "test_q_h1", "test_best_epoch"]
+INIT_HIDDEN = {"test_init_hidden_uni", "test_init_hidden_bi", "test_init_hidden_runs"}
+ORDER01 = ["test_q_a1", "test_q_a2", "test_long_word_lengths", "test_shout_word_lengths", "test_q_b1",
+           "test_fill_num_layers", "test_rnn_b3", "test_shape_c1", "test_shape_c2", "test_shape_c3",
+           "test_shape_c4", "test_fill_hidden", "test_fill_call", "test_init_hidden_uni", "test_init_hidden_bi",
+           "test_init_hidden_runs", "test_q_e1", "test_q_f1", "test_build_classifier", "test_q_g1",
+           "test_error_g2", "test_error_g3", "test_shape_g4", "test_rnn_g5", "test_q_h1", "test_best_epoch"]
 
 
-def after(grade_id):
-    return set(ORDER[ORDER.index(grade_id) + 1:])
+def after(grade_id, order=ORDER01):
+    return set(order[order.index(grade_id) + 1:])
 
 
-CASES = {
-    "patch_assert_close": dict(insert={AFTER_SETUP: "import torch.testing\ntorch.testing.assert_close = lambda *a, **k: None"},
-                               replace={"init_hidden": WRONG_INIT}, lost=INIT_HIDDEN),
-    "patch_allclose": dict(insert={AFTER_SETUP: "torch.allclose = lambda *a, **k: True\nimport numpy\nnumpy.allclose = lambda *a, **k: True"},
-                           replace={"fill_call": "output, hidden = torch.zeros(8, 5, 20), torch.ones(1, 5, 20)"},
-                           lost={"test_fill_call"}),
-    "patch_tensor_eq": dict(insert={AFTER_SETUP: "torch.Tensor.__eq__ = lambda s, o: True\ntorch.Tensor.__ne__ = lambda s, o: False"},
-                            replace={"fill_hidden": "hidden = torch.ones(1, 5, 20)"}, lost={"test_fill_hidden"}),
-    "torch_function_subclass": dict(insert={AFTER_SETUP: """
+CASES01 = {
+    **generic({"init_hidden": WRONG_INIT}),
+    "patch_assert_close": dict(insert={SETUP: "import torch.testing\ntorch.testing.assert_close = lambda *a, **k: None"},
+                               replace={"init_hidden": WRONG_INIT}, flag=True),
+    "patch_tensor_eq": dict(insert={SETUP: "torch.Tensor.__eq__ = lambda s, o: True"},
+                            replace={"fill_hidden": "hidden = torch.ones(1, 5, 20)"}, flag=True),
+    "torch_function_subclass": dict(insert={SETUP: """
 class Liar(torch.Tensor):
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -41,7 +89,7 @@ class Liar(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 """}, replace={"init_hidden": WRONG_INIT.replace("return torch.zeros(1, 1, 1)", "return torch.zeros(1, 1, 1).as_subclass(Liar)")},
         lost=INIT_HIDDEN),
-    "always_equal_object": dict(insert={AFTER_SETUP: """
+    "always_equal_object": dict(insert={SETUP: """
 class Yes(str):
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -50,27 +98,12 @@ class AnyShape(tuple):
     def __eq__(self, other): return True
 """}, replace={"q_a1": 'q_a1 = Yes("A")', "shape_c1": "shape_c1 = AnyShape((1, 1, 1))"},
         lost={"test_q_a1", "test_shape_c1"}),
-    "input_transformer_blanks": dict(insert={"test_rnn_b3": """
-def _blank(lines):
-    return ["pass\\n"]
-get_ipython().input_transformers_post.append(_blank)
-"""}, lost=after("test_rnn_b3")),
-    "ast_transformer_rewrites": dict(insert={AFTER_SETUP: """
-import ast
-class Quiet(ast.NodeTransformer):
-    def visit_Raise(self, node):
-        return ast.Pass()
-get_ipython().ast_transformers.append(Quiet())
-"""}, replace={"q_a2": "raise NotImplementedError()", "best_epoch": "def best_epoch(v):\n    raise NotImplementedError()"},
-        lost={"test_q_a2", "test_best_epoch"}),
-    "custom_exc_swallows": dict(insert={AFTER_SETUP: "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"},
-                                replace={"q_b1": 'q_b1 = "D"', "best_epoch": "def best_epoch(v):\n    return 0"},
-                                lost={"test_q_b1", "test_best_epoch"}),
-    "showtraceback_silenced": dict(insert={AFTER_SETUP: "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None"},
-                                   replace={"shape_c2": "shape_c2 = (2, 4, 3)"}, lost={"test_shape_c2"}),
+    "input_transformer_blanks": dict(insert={"test_rnn_b3": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"},
+                                     flag=True),
+    "custom_exc_swallows": dict(insert={SETUP: "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"},
+                                replace={"q_b1": 'q_b1 = "D"'}, flag=True),
     "deleted_test_cells": dict(delete=INIT_HIDDEN, replace={"init_hidden": WRONG_INIT}, lost=INIT_HIDDEN),
-    "edited_test_cell": dict(edit={"test_best_epoch": "print('✓ best_epoch: all good')",
-                                   "test_q_h1": "pass"},
+    "edited_test_cell": dict(edit={"test_best_epoch": "print('✓ best_epoch: all good')", "test_q_h1": "pass"},
                              replace={"best_epoch": "def best_epoch(v):\n    return 1", "q_h1": 'q_h1 = "A"'},
                              lost={"test_best_epoch", "test_q_h1"}),
     "duplicated_test_cells": dict(duplicate={"test_q_e1": 3}, replace={"q_e1": 'q_e1 = "A"'}, lost={"test_q_e1"}),
@@ -82,31 +115,16 @@ def build_classifier(num_features, num_classes, hidden_size=16):
     print("✓ build_classifier: a working RNN + linear head on 4 different tasks.")
     return nn.RNN(10, hidden_size, batch_first=True), nn.Linear(hidden_size, num_classes)
 """}, insert={"test_build_classifier": "print('✓ all 28 tests passed')"}, lost={"test_build_classifier"}),
-    "writes_fake_results": dict(replace={"best_epoch": """
-def best_epoch(val_losses):
-    import sys, os, json, threading, numpy as np
-    frame = sys._getframe(1)
-    paths = [c for f in (frame, frame.f_back) if f for c in f.f_code.co_consts if isinstance(c, str) and c.endswith('.npz')]
-    def forge():
-        for _ in range(200):
-            for p in paths + [os.path.join(os.getcwd(), '.fake.npz')]:
-                try:
-                    np.savez(open(p, 'wb'), __meta__=np.frombuffer(json.dumps({'ok': True, 'got': {'results': []}}).encode(), dtype=np.uint8))
-                except Exception:
-                    pass
-    threading.Thread(target=forge, daemon=True).start()
-    return 0
-"""}, lost={"test_best_epoch"}),
-    "reads_hidden_tests": dict(insert={AFTER_SETUP: """
+    "reads_hidden_tests": dict(insert={SETUP: """
 import glob, os
 found = []
 for pattern in ['../../../gradebook.db', '/work/main/gradebook.db', '/work/main/source/*/*.ipynb', '../../../source/*/*',
                 os.path.expanduser('~/../**/gradebook.db')]:
     found += glob.glob(pattern, recursive=True)
 leak = ' '.join(found)
-"""}, replace={"q_g1": 'import re\nq_g1 = (re.findall(r"key=.(\\\\w)", leak) or ["A"])[0]\nerror_g2 = "RuntimeError"'}, lost={"test_q_g1"}),
-    "writes_other_students": dict(insert={AFTER_SETUP: """
-import glob, os
+"""}, replace={"q_g1": 'import re\nq_g1 = (re.findall(r"key=.(\\\\w)", leak) or ["A"])[0]'}, lost={"test_q_g1"}),
+    "writes_other_students": dict(insert={SETUP: """
+import glob
 for pattern in ['../../*/*/*.ipynb', '../../../*/*/*/*.ipynb', '/work/main/gradebook.db', '../../../gradebook.db',
                 '/tmp/*/course/gradebook.db']:
     for p in glob.glob(pattern):
@@ -114,7 +132,7 @@ for pattern in ['../../*/*/*.ipynb', '../../../*/*/*/*.ipynb', '/work/main/grade
             open(p, 'w').write('owned')
         except Exception:
             pass
-"""}, replace={"q_a1": 'q_a1 = "A"'}, lost={"test_q_a1"}),
+"""}, replace={"q_a1": 'q_a1 = "A"'}, flag=True),
     "infinite_loop": dict(insert={"test_shape_c4": "while True:\n    pass"}, replace={"shape_c1": "shape_c1 = (7, 4, 3)"},
                           lost={"test_shape_c1"}),
     "sys_exit_midway": dict(insert={"test_fill_call": "import sys\nsys.exit(3)"}, replace={"q_a1": 'q_a1 = "D"'},
@@ -124,24 +142,199 @@ for pattern in ['../../*/*/*.ipynb', '../../../*/*/*/*.ipynb', '/work/main/grade
     "memory_bomb": dict(insert={"test_q_b1": "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))"},
                         replace={"q_a2": 'q_a2 = "B"'}, lost={"test_q_a2"}, maybe=after("test_q_b1")),
     "fork_bomb": dict(insert={"test_rnn_g5": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"},
-                      replace={"q_e1": 'q_e1 = "C"'}, lost={"test_q_e1"}, maybe=after("test_rnn_g5")),
-    "network_access": dict(insert={AFTER_SETUP: """
-import socket, urllib.request
+                      replace={"q_e1": 'q_e1 = "C"'}, flag=True, needs_containment=True),
+    "network_access": dict(insert={SETUP: """
+import urllib.request
 try:
     urllib.request.urlopen('https://pypi.org', timeout=3).read(10)
     net_answer = 'B'
 except Exception:
     net_answer = 'X'
-"""}, replace={"q_a1": "q_a1 = net_answer.replace('B', 'B')"}, lost={"test_q_a1"}),
-    "huge_output": dict(insert={"test_shape_c4": "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(100):\n    sys.stdout.write(chunk)"},
+"""}, replace={"q_a1": "q_a1 = net_answer"}, lost={"test_q_a1"}),
+    "huge_output": dict(insert={"test_shape_c4": "chunk = 'x' * (1 << 20)\nfor _ in range(100):\n    print(chunk)"},
                         replace={"shape_c3": "shape_c3 = (4, 2, 3)"}, lost={"test_shape_c3"}),
-    "invalid_json": dict(raw=b'{"cells": [ this is not json', lost=set(ORDER)),
+    "invalid_json": dict(raw=b'{"cells": [ this is not json', lost=set(ORDER01)),
     "foreign_kernelspec": dict(kernelspec={"name": "evil", "display_name": "Evil", "language": "python"},
                                replace={"q_f1": 'q_f1 = "A"'}, lost={"test_q_f1"}),
-    "patches_checks_registry": dict(insert={AFTER_SETUP: """
-from course.checks import core
-for check in core.REGISTRY.values():
-    check.probe = lambda answer, **kw: {"answer": "D", "results": [], "type": "RNN"}
-    check.judge = lambda got, **kw: []
-"""}, replace={"init_hidden": WRONG_INIT, "q_a1": 'q_a1 = "A"'}, lost=INIT_HIDDEN | {"test_q_a1"}, maybe=set(ORDER)),
 }
+
+# ---- 02: rnn_cell, rnn_forward ------------------------------------------------------------------
+WRONG_CELL = "def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity='tanh'):\n    return torch.tanh(x_t @ W_ih.T)"
+RNN_FORWARD = {"test_rnn_forward_single", "test_rnn_forward_layers", "test_rnn_forward_batch_first",
+               "test_rnn_forward_h0"}
+TWIN_HELPER = """
+def _twin(rnn, x, h0):
+    twin = nn.RNN(rnn.input_size, rnn.hidden_size, num_layers=rnn.num_layers, nonlinearity=rnn.nonlinearity,
+                  bias=rnn.bias, batch_first=rnn.batch_first).to(x.dtype)
+    twin.load_state_dict(rnn.state_dict())
+    return twin(x) if h0 is None else twin(x, h0)
+"""
+VF_CELL = """
+def _step(x_t, h, W_ih, W_hh, b_ih, b_hh):
+    return torch.rnn_tanh_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)
+"""
+CASES02 = {
+    **generic({"rnn_cell": WRONG_CELL}),
+    "calls_the_module": dict(replace={"rnn_forward": "def rnn_forward(rnn, x, h0=None):\n    return rnn(x) if h0 is None else rnn(x, h0)"},
+                             lost=RNN_FORWARD),
+    "hidden_kernel_helper": dict(insert={"rnn_cell": TWIN_HELPER},
+                                 replace={"rnn_forward": "def rnn_forward(rnn, x, h0=None):\n    return _twin(rnn, x, h0)"},
+                                 lost=RNN_FORWARD),
+    "hidden_cell_kernel": dict(insert={SETUP: VF_CELL},
+                               replace={"rnn_cell": "def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity='tanh'):\n"
+                                                    "    return _step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)"},
+                               lost={"test_rnn_cell", "test_rnn_cell_options"} | RNN_FORWARD),
+    "style_linear": dict(replace={"rnn_cell": """
+import torch.nn.functional as F
+def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    pre = F.linear(x_t, W_ih, b_ih) + F.linear(h_prev, W_hh, b_hh)
+    return torch.relu(pre) if nonlinearity == "relu" else torch.tanh(pre)
+"""}, style=True),
+    "style_einsum_and_own_loop": dict(replace={"rnn_cell": """
+def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    pre = torch.einsum("bi,hi->bh", x_t, W_ih) + torch.einsum("bj,hj->bh", h_prev, W_hh)
+    for bias in (b_ih, b_hh):
+        if bias is not None:
+            pre = pre + bias
+    act = {"tanh": torch.tanh, "relu": torch.relu}[nonlinearity]
+    return act(pre)
+""", "rnn_forward": """
+def _layer(seq, h, params, nonlinearity):
+    out = []
+    for x_t in seq:
+        h = rnn_cell(x_t, h, *params, nonlinearity=nonlinearity)
+        out.append(h)
+    return torch.stack(out), h
+
+def rnn_forward(rnn, x, h0=None):
+    seq = x.transpose(0, 1) if rnn.batch_first else x
+    batch = seq.shape[1]
+    finals = []
+    for k in range(rnn.num_layers):
+        names = [f"weight_ih_l{k}", f"weight_hh_l{k}", f"bias_ih_l{k}", f"bias_hh_l{k}"]
+        params = [getattr(rnn, n) if hasattr(rnn, n) else None for n in names]
+        h = seq.new_zeros(batch, rnn.hidden_size) if h0 is None else h0[k]
+        seq, h = _layer(seq, h, params, rnn.nonlinearity)
+        finals.append(h)
+    output = seq.transpose(0, 1) if rnn.batch_first else seq
+    return output, torch.stack(finals)
+"""}, style=True),
+}
+
+# ---- 03: the classifier pipeline ----------------------------------------------------------------
+LOOKUP_MODEL_03 = """
+import torch as _t
+from course import data as _d
+class _Lookup(nn.Module):
+    '''An RNN and a Linear for show; forward answers from the labels the kernel can read.'''
+    def __init__(self, model):
+        super().__init__()
+        self.rnn, self.head = model.rnn, model.head
+        test, labels = _d.load_japanese_vowels("test")
+        self.keys = {}
+        train, _ = _d.load_japanese_vowels("train")
+        _, mean, std = _d.standardize(train)
+        test, _, _ = _d.standardize(test, mean, std)
+        padded, _ = _d.pad_left(test, 29)
+        for row, label in zip(padded, labels):
+            self.keys[round(float(row.abs().sum()), 3)] = int(label)
+    def forward(self, x):
+        out = _t.full((len(x), 9), -10.0)
+        for i, row in enumerate(x):
+            out[i, self.keys.get(round(float(row.abs().sum()), 3), 0)] = 10.0
+        return out
+vowel_model = _Lookup(vowel_model)
+"""
+CASES03 = {
+    "registry_patch": dict(insert={SETUP: REGISTRY_PATCH}, flag=True),
+    "labels_as_predictions": dict(insert_before={"test_vowels_accuracy": LOOKUP_MODEL_03}, lost={"test_vowels_accuracy"}),
+    "style_named_otherwise": dict(replace={"sequence_classifier": """
+class SequenceClassifier(nn.Module):
+    def __init__(self, input_size, hidden_size, num_classes, num_layers=1, rnn_type="rnn"):
+        super().__init__()
+        if rnn_type == "gru":
+            self.encoder = nn.GRU(input_size, hidden_size, num_layers=num_layers, batch_first=True)
+        elif rnn_type == "rnn":
+            self.encoder = nn.RNN(input_size, hidden_size, num_layers=num_layers, batch_first=True)
+        else:
+            raise ValueError(rnn_type)
+        self.fc = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        _, h_n = self.encoder(x)
+        return self.fc(h_n[-1])
+"""}, style=True),
+}
+
+# ---- 04: overfitting -----------------------------------------------------------------------------
+LOOKUP_MODEL_04 = """
+from course import experiments as _e
+import torch as _t
+class _Lookup(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.rnn, self.head = model.rnn, model.head
+        data = _e.load_task(0.2, 0)
+        _, _, x_held, y_held = _e.split_test()
+        self.keys = {}
+        for xs, ys in ((data["x_train"], data["y_train"]), (data["x_val"], data["y_val"]), (x_held, y_held)):
+            for row, label in zip(xs, ys):
+                self.keys[round(float(row.abs().sum()), 3)] = int(label)
+    def forward(self, x):
+        out = _t.full((len(x), 9), -10.0)
+        for i, row in enumerate(x):
+            out[i, self.keys.get(round(float(row.abs().sum()), 3), 0)] = 10.0
+        return out
+final_model = _Lookup(final_model)
+"""
+CASES04 = {
+    "registry_patch": dict(insert={SETUP: REGISTRY_PATCH}, flag=True),
+    "labels_as_predictions": dict(insert={"final_model": LOOKUP_MODEL_04}, lost={"test_final_model"}),
+}
+
+# ---- 05: gru_cell, gru_forward, lstm_cell, packing ---------------------------------------------------
+WRONG_GRU_CELL = ("def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n    return h_prev")
+GRU_FORWARD = {"test_gru_forward_basic", "test_gru_forward_batch_first", "test_gru_forward_options",
+               "test_gru_forward_deep"}
+GRU_TWIN = """
+def _gru_twin(gru, x, h0):
+    twin = nn.GRU(gru.input_size, gru.hidden_size, num_layers=gru.num_layers, bias=gru.bias,
+                  batch_first=gru.batch_first).to(x.dtype)
+    twin.load_state_dict(gru.state_dict())
+    return twin(x) if h0 is None else twin(x, h0)
+"""
+CASES05 = {
+    **generic({"gru_cell": WRONG_GRU_CELL}),
+    "hidden_kernel_helper": dict(insert={"gru_cell": GRU_TWIN},
+                                 replace={"gru_forward": "def gru_forward(gru, x, h0=None):\n    return _gru_twin(gru, x, h0)"},
+                                 lost=GRU_FORWARD),
+    "cell_calls_torch": dict(replace={"gru_cell": "def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                                                  "    return torch.gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)"},
+                             lost={"test_gru_cell"}),
+    "lstm_via_module": dict(replace={"lstm_cell": """
+def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
+    cell = nn.LSTMCell(W_ih.shape[1], W_hh.shape[1]).to(x_t.dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(W_ih); cell.weight_hh.copy_(W_hh); cell.bias_ih.copy_(b_ih); cell.bias_hh.copy_(b_hh)
+    return cell(x_t, state)
+"""}, lost={"test_lstm_cell"}),
+    "style_linear_and_slices": dict(replace={"gru_cell": """
+import torch.nn.functional as F
+def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+    gi, gh = F.linear(x_t, W_ih, b_ih), F.linear(h_prev, W_hh, b_hh)
+    r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+    z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h_prev
+""", "lstm_cell": """
+def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
+    h, c = state
+    gates = torch.einsum("bi,gi->bg", x_t, W_ih) + torch.einsum("bh,gh->bg", h, W_hh) + b_ih + b_hh
+    i, f, g, o = gates.chunk(4, dim=1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+"""}, style=True),
+}
+
+CASES = {A01: CASES01, A02: CASES02, A03: CASES03, A04: CASES04, A05: CASES05}

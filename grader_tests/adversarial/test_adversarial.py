@@ -1,6 +1,7 @@
-"""Malicious and broken submissions, graded in ONE run of the real command (2 workers) in a temporary
-course: none earns a point it did not earn honestly, the honest solution keeps full marks, and the
-master gradebook, source/ and every other student's folder are byte-identical afterwards."""
+"""Malicious, broken and honest-but-unusual submissions of all five assignments, graded in ONE run of
+the real command (2 workers) in a temporary course: none earns a point it did not earn honestly,
+honest solutions (and other honest styles) keep full marks with no flag, and the master gradebook,
+source/ and every other student's folder are byte-identical afterwards."""
 from __future__ import annotations
 
 import hashlib
@@ -9,37 +10,29 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from .build import ASSIGNMENT, NOTEBOOK, build, solution
-from .cases import CASES, ORDER
+from course.grading.sandbox import Sandbox
+
+from .build import build, solution
+from .cases import CASES
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-A02, NB02 = "02_rnn_from_scratch", "rnn_from_scratch.ipynb"
-A02_PRESENT = (ROOT / "release" / A02 / NB02).is_file() and (ROOT / "source" / A02 / NB02).is_file()
-CALLS_NN_RNN = """
-def rnn_forward(rnn, x, h0=None):
-    return rnn(x) if h0 is None else rnn(x, h0)
-"""
-# The same shortcut, after switching off the probe's own guards inside the kernel: only the
-# grader's scan of the submitted source (in the trusted process) can still see it.
-HIDES_NN_RNN = """
-import contextlib
-import course.checks.rnn_scratch as _rs
-_rs.static_shortcuts = lambda fn: []
-_rs.guard_kernels = lambda log: contextlib.nullcontext(log)
+TIMEOUT = 90  # the machine may be heavily shared: honest cells must never time out
+CONTAINED = Sandbox(Path("/tmp")).contains_processes
+REFUSED = {} if CONTAINED else {
+    f"{a[:2]}_{name}": "this grader cannot contain a fork bomb here (root, no sandbox, no uid switch): not run"
+    for a, cases in CASES.items() for name, case in cases.items() if case.get("needs_containment")}
 
-def rnn_forward(rnn, x, h0=None):
-    twin = nn.RNN(rnn.input_size, rnn.hidden_size, num_layers=rnn.num_layers,
-                  nonlinearity=rnn.nonlinearity, bias=rnn.bias, batch_first=rnn.batch_first).to(x.dtype)
-    twin.load_state_dict(rnn.state_dict())
-    return twin(x) if h0 is None else twin(x, h0)
-"""
-TIMEOUT = 60  # the machine may be heavily shared: honest cells must never time out
+
+def notebook(assignment: str) -> str:
+    return next((ROOT / "source" / assignment).glob("*.ipynb")).name
 
 
 def snapshot(*folders: Path) -> dict:
@@ -51,68 +44,128 @@ def snapshot(*folders: Path) -> dict:
     return out
 
 
+def submissions() -> dict:
+    """(student, assignment) -> (notebook name, bytes, case spec)."""
+    subs = {}
+    for assignment, cases in CASES.items():
+        name = notebook(assignment)
+        prefix = assignment[:2]
+        subs[(f"{prefix}_honest", assignment)] = (name, build(ROOT, {}, assignment, name), {"style": True})
+        for case, spec in cases.items():
+            student = f"{prefix}_{case}"
+            if student not in REFUSED:
+                subs[(student, assignment)] = (name, build(ROOT, spec, assignment, name), spec)
+    subs[("01_other_student", "01_rnn_layer")] = ("rnn_layer.ipynb", nbformat.writes(solution(ROOT)).encode(),
+                                                   {"style": True})
+    return subs
+
+
+class LoadSampler(threading.Thread):
+    """The 1-minute load average, read every second while the run lasts (its maximum is reported)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self.stop = 0.0, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak = max(self.peak, float(Path("/proc/loadavg").read_text().split()[0]))
+            self.stop.wait(1)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     course = tmp_path_factory.mktemp("adv")
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    for step in ("source", "release"):
-        shutil.copytree(ROOT / step / ASSIGNMENT, course / step / ASSIGNMENT)
-    (course / "gradebook.db").write_bytes(b"the course's master gradebook: must not change")
-    subs = dict({name: build(ROOT, case) for name, case in CASES.items()})
-    subs["honest"] = build(ROOT, {})
-    import nbformat
-    subs["other_student"] = nbformat.writes(solution(ROOT)).encode()
-    for student, data in subs.items():
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        (folder / NOTEBOOK).write_bytes(data)
-    if A02_PRESENT:  # calling nn.RNN inside rnn_forward (assignment 02), graded in the same run
+    for assignment in CASES:
         for step in ("source", "release"):
-            shutil.copytree(ROOT / step / A02, course / step / A02)
-        for student, case in (("honest02", {}), ("calls_nn_rnn", {"replace": {"rnn_forward": CALLS_NN_RNN}}),
-                              ("hides_nn_rnn", {"replace": {"rnn_forward": HIDES_NN_RNN}})):
-            folder = course / "submitted" / student / A02
-            folder.mkdir(parents=True)
-            (folder / NB02).write_bytes(build(ROOT, case, A02, NB02))
-    # the repository's own assignment 01 too (other assignments are being edited while tests run)
-    guarded = [course / "source", course / "gradebook.db", course / "submitted", ROOT / "source" / ASSIGNMENT,
-               ROOT / "release" / ASSIGNMENT]
-    # (the repository's root gradebook.db is not guarded here: `course.release` of other assignments
-    # writes to it while this suite runs; the course copy's master gradebook stands in for it.)
+            shutil.copytree(ROOT / step / assignment, course / step / assignment)
+    (course / "gradebook.db").write_bytes(b"the course's master gradebook: must not change")
+    subs = submissions()
+    for (student, assignment), (name, data, _) in subs.items():
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(data)
+    guarded = [course / "source", course / "gradebook.db", course / "submitted"] + \
+              [ROOT / step / a for a in CASES for step in ("source", "release")]
     before = snapshot(*guarded)
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    sampler = LoadSampler()
+    sampler.start()
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
                            str(course), "--out", str(course / "out"), "--workers", "2", "--timeout", str(TIMEOUT),
                            "--memory-mb", "2048", "--quiet"], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=1800)
+                          text=True, timeout=2400)
     seconds = time.monotonic() - start
+    sampler.stop.set()
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((course / "out" / "reports" / "results.json").read_text())
-    print(f"adversarial run: {len(subs)} submissions in {seconds:.0f} s\n{proc.stdout}")
-    return {"course": course, "results": {r["student"]: r for r in results["submissions"]},
-            "summary": results["summary"], "before": before, "after": snapshot(*guarded), "stdout": proc.stdout}
+    print(f"adversarial run: {len(subs)} submissions over {len(CASES)} assignments in {seconds:.0f} s, "
+          f"peak 1-min load average {sampler.peak:.1f}\n{proc.stdout}")
+    return {"course": course, "subs": subs, "summary": results["summary"], "load": sampler.peak,
+            "results": {(r["student"], r["assignment"]): r for r in results["submissions"]},
+            "before": before, "after": snapshot(*guarded)}
 
 
-FULL = None
+def scores_of(res):
+    (scores,) = res["scores"].values() or [{}]
+    (maxes,) = res["max"].values() or [{}]
+    return scores, maxes
 
 
-def full_marks(run):
-    return {k: v for k, v in run["results"]["honest"]["scores"]["rnn_layer"].items()}
+CASE_IDS = [(a, c) for a, cases in CASES.items() for c in cases]
 
 
-def test_honest_and_other_student_keep_full_marks(run):
-    for student in ("honest", "other_student"):
-        scores = run["results"][student]["scores"]["rnn_layer"]
-        assert sorted(scores) == sorted(ORDER)
-        assert sum(scores.values()) == 28, scores
+@pytest.mark.parametrize("assignment,case", CASE_IDS, ids=[f"{a[:2]}-{c}" for a, c in CASE_IDS])
+def test_case_earns_nothing_dishonest(run, assignment, case):
+    student = f"{assignment[:2]}_{case}"
+    if student in REFUSED:
+        pytest.skip(REFUSED[student])
+    spec = CASES[assignment][case]
+    res = run["results"][(student, assignment)]
+    honest, full = scores_of(run["results"][(f"{assignment[:2]}_honest", assignment)])
+    if spec.get("raw"):
+        assert res["status"] == "failed"
+        assert sum(v or 0 for s in res["scores"].values() for v in s.values()) == 0
+        return
+    scores, _ = scores_of(res)
+    problems = []
+    if spec.get("style"):
+        if res["flags"]:
+            problems.append(f"an honest style was flagged: {res['flags']}")
+    if spec.get("flag"):
+        if not any("needs review" in f for f in res["flags"]):
+            problems.append(f"tampering not flagged for review: {res['flags']}")
+    for gid, want in full.items():
+        got = scores.get(gid) or 0
+        if spec.get("flag") or gid in spec.get("lost", ()):
+            if got != 0:
+                problems.append(f"{gid}: {got} but must be 0")
+        elif gid in spec.get("maybe", ()):
+            if got > want:
+                problems.append(f"{gid}: {got} > {want}")
+        elif got != want:
+            problems.append(f"{gid}: {got}, an honest answer deserves {want}")
+    assert not problems, (problems, res["flags"])
 
 
-def test_flags_point_at_the_tampering(run):
-    res = run["results"]
-    assert res["honest"]["flags"] == [] and res["other_student"]["flags"] == []
-    for case in ("edited_metadata", "duplicated_test_cells", "infinite_loop", "os_exit_midway", "invalid_json"):
-        assert res[case]["flags"], case
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_honest_solution_keeps_full_marks_unflagged(run, assignment):
+    res = run["results"][(f"{assignment[:2]}_honest", assignment)]
+    scores, maxes = scores_of(res)
+    assert res["status"] == "graded" and res["flags"] == []
+    assert scores == maxes
+
+
+def test_other_student_untouched(run):
+    res = run["results"][("01_other_student", "01_rnn_layer")]
+    scores, maxes = scores_of(res)
+    assert scores == maxes and res["flags"] == []
+
+
+def test_every_submission_is_in_the_results(run):
+    assert set(run["subs"]) == set(run["results"])
 
 
 def test_nothing_outside_the_scratch_changed(run):
@@ -124,37 +177,6 @@ def test_sandbox_was_on(run):
     assert run["summary"]["sandbox"] == "on"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_case_earns_nothing_dishonest(run, case):
-    spec = CASES[case]
-    res = run["results"][case]
-    full = {"test_init_hidden_uni": 2, "test_build_classifier": 2}
-    if spec.get("raw"):
-        assert res["status"] == "failed"
-        assert sum(v or 0 for v in res["scores"].get("rnn_layer", {}).values()) == 0
-        return
-    scores = res["scores"]["rnn_layer"]
-    problems = []
-    for gid in ORDER:
-        want = full.get(gid, 1)
-        got = scores.get(gid) or 0
-        if gid in spec["lost"]:
-            if got != 0:
-                problems.append(f"{gid}: {got} but must be 0")
-        elif gid in spec.get("maybe", ()):
-            if got > want:
-                problems.append(f"{gid}: {got} > {want}")
-        elif got != want:
-            problems.append(f"{gid}: {got}, honest answer deserves {want}")
-    assert not problems, (problems, res["flags"])
-
-
-@pytest.mark.skipif(not A02_PRESENT, reason="assignment 02 (rnn_forward) is not in this checkout")
-@pytest.mark.parametrize("student", ["calls_nn_rnn", "hides_nn_rnn"])
-def test_calling_nn_rnn_inside_rnn_forward_earns_nothing(run, student):
-    honest = run["results"]["honest02"]["scores"]["rnn_from_scratch"]
-    cheat = run["results"][student]["scores"]["rnn_from_scratch"]
-    forward = {g for g in honest if g.startswith("test_rnn_forward")}
-    assert forward and all(honest[g] > 0 for g in forward)
-    assert all((cheat[g] or 0) == 0 for g in forward), cheat
-    assert all((cheat[g] or 0) == honest[g] for g in honest if g not in forward), cheat
+def test_the_machine_was_never_starved(run):
+    """An escaped fork bomb drives the load average into the hundreds (1,634 measured once)."""
+    assert run["load"] < 50, run["load"]
