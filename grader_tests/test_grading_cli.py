@@ -19,9 +19,12 @@ def _check(out: Path):
     assert totals["ada"] == 28 and totals["fay"] == 0
     assert totals["ben"] == 28 - 4 - 1 - 1          # h0 cells (2+1+1), shape_c1, q_h1
     assert totals["cleo"] == 28 - 1 - 2             # best_epoch, build_classifier
-    assert totals["dan"] == 28 - 4                  # patched assert_close gains nothing
+    assert totals["dan"] == 0                       # patched assert_close: flagged, nothing scored
+    dan = next(s for s in doc["submissions"] if s["student"] == "dan")
+    assert any("needs review" in f and "assert_close" in f for f in dan["flags"]), dan["flags"]
+    assert doc["summary"]["needs_review"] == 1
     rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(open(out / "grades.csv"))}
-    assert rows["ada"] == 28 and rows["dan"] == 24
+    assert rows["ada"] == 28 and rows["dan"] == 0
     assert (out / "reports" / "report.html").read_text().count("<img") >= 2
     assert (out / "reports" / "01_rnn_layer_histogram.png").stat().st_size > 1000
     fb = (out / "feedback" / "ben" / "01_rnn_layer" / "rnn_layer.html").read_text()
@@ -55,3 +58,52 @@ def test_demo_on_dask_local_cluster(tmp_path):
     _check(tmp_path)
     workers = {s["worker"] for s in doc["submissions"]}
     assert len(workers) >= 1
+
+
+def _course_copy(tmp_path, assignment="01_rnn_layer"):
+    course = tmp_path / "course"
+    for step in ("source", "release"):
+        (course / step).mkdir(parents=True)
+        subprocess.run(["cp", "-r", str(ROOT / step / assignment), str(course / step)], check=True)
+    (course / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
+    sub = course / "submitted" / "ada" / assignment
+    sub.mkdir(parents=True)
+    sub.joinpath("rnn_layer.ipynb").write_bytes(
+        (ROOT / "course" / "demo" / "submitted" / "ada" / assignment / "rnn_layer.ipynb").read_bytes())
+    return course
+
+
+def test_a_second_checkout_grades_with_its_own_course_package(tmp_path):
+    """Grading from another checkout with this venv: the kernel must import the parent's `course`
+    (the copy the command runs from), not the one the venv's editable install points to."""
+    checkout = tmp_path / "second"
+    checkout.mkdir()
+    subprocess.run(["cp", "-r", str(ROOT / "course"), str(checkout / "course")], check=True)
+    course = _course_copy(tmp_path)
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    env.pop("PYTHONPATH", None)  # `cd second && ../first/.venv/bin/python -m course.grade`
+    proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
+                           str(course), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"],
+                          cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((tmp_path / "out" / "reports" / "results.json").read_text())
+    assert sum(v or 0 for v in doc["submissions"][0]["scores"]["rnn_layer"].values()) == 28
+
+
+def test_a_broken_grading_environment_stops_the_batch(tmp_path):
+    """A set-up cell that fails before any student code ran is the grader's fault: nobody is
+    graded, the command exits non-zero and says why (it used to give everyone 0 with exit code 0)."""
+    import nbformat
+    course = _course_copy(tmp_path)
+    path = course / "source" / "01_rnn_layer" / "rnn_layer.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source = "import course_that_is_not_installed\n" + setup.source
+    nbformat.write(nb, path)
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
+                           str(course), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0
+    assert "nobody was graded" in proc.stderr and "course_that_is_not_installed" in proc.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()

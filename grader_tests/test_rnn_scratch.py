@@ -1,10 +1,15 @@
-"""course.checks.rnn_scratch without nbgrader: references, mistake names, the shortcut guards."""
+"""course.checks.rnn_scratch without nbgrader: references, mistake names, the result contract and
+the shortcut rules (read from the source by the trusted side) and guards (inside the kernel)."""
+import textwrap
+
 import pytest
 import torch
 from torch import nn
 
 from course import checks
-from course.checks.rnn_scratch import guard_kernels, static_shortcuts
+from course.checks import REGISTRY, rules
+from course.checks.core import CONTRACT_MESSAGE, decode, encode, run_probe
+from course.checks.rnn_scratch import guard_kernels
 
 
 def cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
@@ -83,14 +88,149 @@ def test_forward_mistakes_are_named():
     assert "ignores h0" in message(checks.scratch_forward, no_h0, part="h0", seed=1)
 
 
-def test_shortcuts_are_refused():
+SETUP = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+CELL = """
+def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    pre = x_t @ W_ih.T + h_prev @ W_hh.T
+    if b_ih is not None:
+        pre = pre + b_ih + b_hh
+    return torch.relu(pre) if nonlinearity == "relu" else torch.tanh(pre)
+"""
+LOOP = """
+def rnn_forward(rnn, x, h0=None):
+    if rnn.batch_first:
+        x = x.transpose(0, 1)
+    layer_input, h_n = x, []
+    for k in range(rnn.num_layers):
+        W_ih, W_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
+        b_ih = getattr(rnn, f"bias_ih_l{k}") if rnn.bias else None
+        b_hh = getattr(rnn, f"bias_hh_l{k}") if rnn.bias else None
+        h = x.new_zeros(x.shape[1], rnn.hidden_size) if h0 is None else h0[k]
+        states = []
+        for t in range(x.shape[0]):
+            h = rnn_cell(layer_input[t], h, W_ih, W_hh, b_ih, b_hh, rnn.nonlinearity)
+            states.append(h)
+        layer_input = torch.stack(states)
+        h_n.append(h)
+    return (layer_input.transpose(0, 1) if rnn.batch_first else layer_input), torch.stack(h_n)
+"""
+
+
+def scan(*cells, answer="rnn_forward", check="scratch_forward"):
+    """What the trusted side finds in these student cells (after the locked setup cell)."""
+    program = rules.Program([(SETUP, False)] + [(textwrap.dedent(c), True) for c in cells])
+    return REGISTRY[check].scan(program, answer, part="single")
+
+
+@pytest.mark.parametrize("cells", [
+    # a helper in another cell that calls nn.RNN
+    ["""
+     def run_layer(rnn, x):
+         twin = nn.RNN(rnn.input_size, rnn.hidden_size)
+         twin.load_state_dict(rnn.state_dict())
+         return twin(x)
+     """, "def rnn_forward(rnn, x, h0=None):\n    return run_layer(rnn, x)\n"],
+    # an alias of the class
+    ["R = nn.RNN\n", "def rnn_forward(rnn, x, h0=None):\n    return R(3, 4)(x)\n"],
+    # a name the grader cannot read
+    ["def rnn_forward(rnn, x, h0=None):\n    name = 'rnn' + '_tanh'\n    return getattr(torch, name)(x)\n"],
+    # the module it was given, called or its forward
+    ["def rnn_forward(rnn, x, h0=None):\n    return rnn(x, h0)\n"],
+    ["def rnn_forward(rnn, x, h0=None):\n    return rnn.forward(x, h0)\n"],
+    # the kernel function, imported under another name
+    ["from torch import _VF as kernels\n", "def rnn_forward(rnn, x, h0=None):\n    return kernels.rnn_tanh(x)\n"],
+])
+def test_forward_shortcuts_are_refused_from_the_source(cells):
+    found = scan(*cells)
+    assert len(found) == 1 and "which runs PyTorch's own RNN kernel" in found[0]
+    assert "Use the parameters, not the module" in found[0]
+
+
+@pytest.mark.parametrize("forward", [
+    LOOP,
+    # F.linear and torch.einsum instead of @, one layer
+    """
+    def rnn_forward(rnn, x, h0=None):
+        h = x.new_zeros(x.shape[1], rnn.hidden_size) if h0 is None else h0[0]
+        outs = []
+        for x_t in x:
+            pre = F.linear(x_t, rnn.weight_ih_l0, rnn.bias_ih_l0) + torch.einsum("bh,oh->bo", h, rnn.weight_hh_l0)
+            h = torch.tanh(pre + rnn.bias_hh_l0)
+            outs.append(h)
+        return torch.stack(outs), h.unsqueeze(0)
+    """,
+    # a helper of their own, defined in another cell
+    """
+    def params(rnn, k):
+        return (getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}"),
+                getattr(rnn, f"bias_ih_l{k}", None), getattr(rnn, "bias_hh_l" + str(k), None))
+
+    def rnn_forward(rnn, x, h0=None):
+        W_ih, W_hh, b_ih, b_hh = params(rnn, 0)
+        h = x.new_zeros(x.shape[1], rnn.hidden_size)
+        outs = [h := rnn_cell(x_t, h, W_ih, W_hh, b_ih, b_hh, rnn.nonlinearity) for x_t in x]
+        return torch.stack(outs), h[None]
+    """,
+])
+def test_honest_forwards_have_no_finding(forward):
+    assert scan(CELL, forward) == []
+
+
+def test_a_name_built_at_run_time_is_explained():
+    found = scan("def rnn_forward(rnn, x, h0=None):\n"
+                 "    W = [getattr(rnn, f'{n}_l0') for n in ('weight_ih', 'weight_hh')]\n"
+                 "    return x @ W[0].T, None\n")
+    assert len(found) == 1 and "the grader cannot read it" in found[0]
+
+
+def test_cell_shortcut_keeps_its_wording():
+    found = scan("def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity='tanh'):\n"
+                 "    return torch.rnn_tanh_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)\n",
+                 answer="rnn_cell", check="scratch_cell")
+    assert found == ["rnn_cell calls torch.rnn_tanh_cell: write the step with tensor operations (@, +, "
+                     "torch.tanh / torch.relu) — use the parameters, not the module."]
+    assert scan(CELL, answer="rnn_cell", check="scratch_cell") == []
+
+
+def test_verdict_refuses_a_shortcut_the_kernel_hid():
+    """A genuine-looking result does not help: the parent reads the source first."""
+    check, kw = REGISTRY["scratch_forward"], {"part": "single", "seed": 1}
+    outcome = decode(*encode(run_probe(check, forward, kw)))
+    assert check.verdict(outcome, kw, "rnn_forward") == []
+    program = rules.Program([(SETUP, False), (CELL, True),
+                             ("def rnn_forward(rnn, x, h0=None):\n    return rnn(x, h0)\n", True)])
+    messages = check.verdict(outcome, kw, "rnn_forward", program, "rnn_forward")
+    assert len(messages) == 1 and "Use the parameters, not the module" in messages[0]
+
+
+def test_kernel_guard_still_fails_a_shortcut():
     def calls_module(rnn, x, h0=None):
         return rnn(x, h0)
 
-    assert "Use the parameters, not the module" in message(checks.scratch_forward, calls_module, seed=1)
-    assert "nn.RNN(...)" in static_shortcuts(lambda rnn, x: nn.RNN(3, 4)(x))
-    assert "rnn(...) (it calls the module)" in static_shortcuts(calls_module)
-    assert static_shortcuts(forward) == []
+    assert "the nn.RNN module itself was called" in message(checks.scratch_forward, calls_module, seed=1)
+
+
+@pytest.mark.parametrize("name,kw,fn", [("scratch_cell", {"seed": 2}, cell),
+                                        ("scratch_cell", {"seed": 2, "kind": "options"}, cell),
+                                        ("scratch_forward", {"seed": 2, "part": "h0"}, forward)])
+def test_forged_results_fail_the_contract(name, kw, fn):
+    check = REGISTRY[name]
+    outcome = decode(*encode(run_probe(check, fn, kw)))
+    assert check.verdict(outcome, kw) == []
+    head = CONTRACT_MESSAGE.split("(")[0]
+    for forged in ({"results": outcome["got"]["results"][:-1]},          # one case removed
+                   {"results": outcome["got"]["results"], "kernels": []},  # the old, trusted-looking field
+                   {"results": outcome["got"]["results"] + outcome["got"]["results"][:1]}):
+        messages = check.verdict({"ok": True, "got": forged}, kw)
+        assert len(messages) == 1 and messages[0].startswith(head), messages
+    assert "entries came back for" in check.verdict({"ok": True, "got": {"results": outcome["got"]["results"][1:]}}, kw)[0]
+
+
+def test_nan_is_never_close():
+    check, kw = REGISTRY["scratch_cell"], {"seed": 2}
+    got = decode(*encode(run_probe(check, cell, kw)))["got"]
+    got["results"][0]["value"]["data"][:] = float("nan")
+    assert check.verdict({"ok": True, "got": got}, kw)
 
 
 def test_guard_restores_everything():

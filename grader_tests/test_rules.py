@@ -111,3 +111,15 @@ def test_one_import_statement_is_read_name_by_name():
     assert Program(cells).reaches("rnn_forward", RNN_KERNELS) == []
     cells[1] = ("def rnn_forward(rnn, x, h0=None):\n    return RNN(3, 4)(x)", True)
     assert Program(cells).reaches("rnn_forward", RNN_KERNELS)
+
+
+def test_a_local_that_shadows_a_notebook_name_is_not_that_name():
+    """A scratch cell `rnn = nn.RNN(3, 5)` does not make rnn_forward's parameter `rnn` that layer."""
+    from course.checks.rules import RNN_KERNELS
+    cells = [(SETUP, False), ("rnn = nn.RNN(3, 5)\nx = torch.randn(2, 4, 3)\nout, h = rnn(x)", True),
+             ("def rnn_forward(rnn, x, h0=None):\n    for k in range(rnn.num_layers):\n"
+              "        W = getattr(rnn, f'weight_ih_l{k}')\n    return x @ W.T, None", True)]
+    assert Program(cells).reaches("rnn_forward", RNN_KERNELS, module_param=True) == []
+    # but a global the function really reads is followed
+    cells.append(("def rnn_forward(module, x, h0=None):\n    return rnn(x)", True))
+    assert Program(cells).reaches("rnn_forward", RNN_KERNELS, module_param=True)

@@ -45,6 +45,8 @@ class Spec:
             return str(exc)
         except RecursionError:
             return "the result is nested too deeply"
+        except (TypeError, ValueError, AttributeError) as exc:  # a value no genuine probe makes
+            return f"the result holds something unexpected ({type(exc).__name__})"
         return None
 
 
@@ -73,7 +75,7 @@ def _tensor(value, path):
         raise Mismatch(f"{_where(path)}: expected a tensor record, got {_type(value)}")
     if set(value) != {"__tensor__", "dtype", "requires_grad", "data"}:
         raise Mismatch(f"{_where(path)}: a tensor record has the keys __tensor__, dtype, requires_grad, data")
-    if value["dtype"] not in TENSOR_DTYPES:
+    if not isinstance(value["dtype"], str) or value["dtype"] not in TENSOR_DTYPES:
         raise Mismatch(f"{_where(path)}: unknown tensor dtype {str(value['dtype'])[:40]!r}")
     if not isinstance(value["requires_grad"], bool):
         raise Mismatch(f"{_where(path)}.requires_grad: expected True or False")

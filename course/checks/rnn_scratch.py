@@ -6,24 +6,25 @@ the answer differs, compute the typical mistakes one by one (in NumPy) to say wh
 """
 from __future__ import annotations
 
-import ast
 import contextlib
-import inspect
 import random
-import textwrap
 import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import rules
+from .contract import Cases, OneOf, Record, Returned, Str, Value
 from .core import Check, to_plain, type_name
 
 TOL = {"float32": dict(rtol=1e-5, atol=2e-5), "float64": dict(rtol=1e-7, atol=1e-7)}
 
 
 # ---------------------------------------------------------------------------------------------
-# Forbidden shortcuts: PyTorch's own RNN kernels
+# Forbidden shortcuts: PyTorch's own RNN kernels. The grader refuses them from the submission's
+# source (rules.Program.reaches, in the trusted process); inside the kernel the probes also make
+# them raise, so that such an answer fails early however it got there.
 # ---------------------------------------------------------------------------------------------
 class ShortcutUsed(RuntimeError):
     """Raised inside the student's code when it reaches one of PyTorch's RNN kernels."""
@@ -68,51 +69,6 @@ def guard_kernels(log: list):
                 setattr(owner, name, original)
             else:
                 delattr(owner, name)
-
-
-FORBIDDEN_NAMES = {"RNN": "nn.RNN(...)", "RNNCell": "nn.RNNCell", "_VF": "torch._VF",
-                   **{n: f"torch.{n}" for n in KERNEL_NAMES}}
-
-
-def static_shortcuts(fn) -> list[str]:
-    """What in ``fn``'s source reaches PyTorch's RNN kernels (read with inspect + ast)."""
-    try:
-        return shortcuts_in(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError):
-        return []
-
-
-def shortcuts_in(source: str) -> list[str]:
-    """What in this source (one function definition) reaches PyTorch's RNN kernels."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    found = []
-    func = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))), None)
-    first_arg = func.args.args[0].arg if func is not None and func.args.args else None
-    for node in ast.walk(tree):
-        name = (node.attr if isinstance(node, ast.Attribute) else
-                node.id if isinstance(node, ast.Name) else None)
-        if name in FORBIDDEN_NAMES and name not in ("RNN", "RNNCell"):
-            found.append(FORBIDDEN_NAMES[name])
-        if isinstance(node, ast.Call):
-            callee = (node.func.attr if isinstance(node.func, ast.Attribute) else
-                      node.func.id if isinstance(node.func, ast.Name) else None)
-            if callee in ("RNN", "RNNCell"):
-                found.append(FORBIDDEN_NAMES[callee])
-            if isinstance(node.func, ast.Attribute) and node.func.attr in ("forward", "__call__"):
-                found.append(f".{node.func.attr}(...)")
-            if isinstance(node.func, ast.Name) and first_arg and node.func.id == first_arg:
-                found.append(f"{first_arg}(...) (it calls the module)")
-    return sorted(set(found))
-
-
-def shortcut_message(what) -> str:
-    return (f"rnn_forward uses {', '.join(what)}, which runs PyTorch's own RNN kernel — no credit "
-            "for this part. Use the parameters, not the module: read rnn.weight_ih_l0, "
-            "rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0 (and _l1, _l2, ...) and loop over "
-            "time with your rnn_cell.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,33 +217,53 @@ def error_hint(err: str) -> str:
     return err
 
 
+def _unreadable(found) -> str:
+    """The extra sentence when a finding is a name looked up at run time (rules.Program.reaches)."""
+    if any("cannot read" in f for f in found):
+        return (" A name built at run time counts as a shortcut, because the grader cannot read it: "
+                "spell the attribute out, e.g. getattr(rnn, f\"weight_ih_l{k}\").")
+    return ""
+
+
+def _error(exc) -> str:
+    """What rnn_forward's probe records for an exception of the student's code."""
+    if isinstance(exc, ShortcutUsed):
+        return str(exc)[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
 class RNNCellCheck(Check):
     """``rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh") -> h_t``."""
 
     name = "scratch_cell"
+    forbidden = rules.RNN_KERNELS
 
     def probe(self, fn, seed=0, kind="tanh", **kw):
-        results, log = [], []
+        results = []
         for case in cell_cases(seed, kind):
             args = [_t(case[a]) for a in ARGS]
             try:
-                with warnings.catch_warnings(), guard_kernels(log):
+                with warnings.catch_warnings(), guard_kernels([]):
                     warnings.simplefilter("ignore")
                     out = fn(*args, nonlinearity=case["nonlinearity"])
                 results.append({"value": to_plain(out)})
             except NotImplementedError:
                 raise
             except Exception as exc:
-                results.append({"error": f"{type(exc).__name__}: {exc}"})
-        return {"results": results, "kernels": sorted(set(log))}
+                results.append({"error": f"{type(exc).__name__}: {exc}"[:1000]})
+        return {"results": results}
+
+    def result(self, seed=0, kind="tanh", **kw):
+        return Record(results=Cases(Returned(), len(cell_cases(seed, kind))))
+
+    def shortcut_message(self, found):
+        return (f"rnn_cell calls {', '.join(found)}: write the step with tensor operations (@, +, "
+                "torch.tanh / torch.relu) — use the parameters, not the module." + _unreadable(found))
 
     def judge(self, got, seed=0, kind="tanh", **kw):
         cases = cell_cases(seed, kind)
-        if got.get("kernels"):
-            return [f"rnn_cell calls {', '.join(got['kernels'])}: write the step with tensor "
-                    "operations (@, +, torch.tanh / torch.relu) — use the parameters, not the module."]
         datas = []
-        for case, res in zip(cases, got["results"]):
+        for case, res in zip(cases, got["results"], strict=True):
             call = f"rnn_cell on a case where {case['desc']}"
             if "error" in res:
                 return [f"{call} raised: {error_hint(res['error'])}"]
@@ -303,6 +279,9 @@ class RNNCellCheck(Check):
             if value["dtype"] != dtype:
                 return [f"{call}: the inputs are {dtype} but h_t is {value['dtype']}: build h_t from "
                         "the inputs only (no new float32 tensors)."]
+            if value["requires_grad"]:
+                return [f"{call}: h_t requires grad although none of the inputs does: build h_t from "
+                        "the inputs only (no new tensors with requires_grad=True, no nn.Parameter)."]
             datas.append(data)
         refs = [reference_cell(c) for c in cases]
         bad = [i for i, (d, r, c) in enumerate(zip(datas, refs, cases)) if not _close(d, r, str(c["x"].dtype))]
@@ -470,15 +449,17 @@ class RNNForwardCheck(Check):
     """``rnn_forward(rnn, x, h0=None) -> (output, h_n)`` against the real nn.RNN."""
 
     name = "scratch_forward"
+    forbidden = rules.RNN_KERNELS
+    module_param = True  # rnn_forward(rnn, ...): calling rnn itself is the shortcut
 
     def probe(self, fn, seed=0, part="single", **kw):
-        results, log = [], []
+        results = []
         for index, case in enumerate(forward_cases(seed, part)):
             params, x, h0 = forward_data(case, index, seed)
             rnn = build_rnn(case, params)
             args = (rnn, _t(x)) if h0 is None else (rnn, _t(x), _t(h0))
             try:
-                with warnings.catch_warnings(), guard_kernels(log):
+                with warnings.catch_warnings(), guard_kernels([]):
                     warnings.simplefilter("ignore")
                     answer = fn(*args)
                 if not isinstance(answer, (tuple, list)) or len(answer) != 2:
@@ -488,20 +469,22 @@ class RNNForwardCheck(Check):
                 results.append({"output": to_plain(answer[0]), "h_n": to_plain(answer[1])})
             except NotImplementedError:
                 raise
-            except ShortcutUsed as exc:
-                results.append({"error": str(exc)})
             except Exception as exc:
-                results.append({"error": f"{type(exc).__name__}: {exc}"})
-        return {"results": results, "kernels": sorted(set(log)), "static": static_shortcuts(fn)}
+                results.append({"error": _error(exc)})
+        return {"results": results}
 
-    def scan(self, source, **kw):
-        found = shortcuts_in(source)
-        return [shortcut_message(found)] if found else []
+    def result(self, seed=0, part="single", **kw):
+        entry = OneOf(Record(output=Value(), h_n=Value()), Record(error=Str()))
+        return Record(results=Cases(entry, len(forward_cases(seed, part))))
+
+    def shortcut_message(self, found):
+        return (f"rnn_forward uses {', '.join(found)}, which runs PyTorch's own RNN kernel — no credit "
+                "for this part. Use the parameters, not the module: read rnn.weight_ih_l0, "
+                "rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0 (and _l1, _l2, ...) and loop over "
+                "time with your rnn_cell." + _unreadable(found))
 
     def judge(self, got, seed=0, part="single", **kw):
-        if got.get("kernels") or got.get("static"):
-            return [shortcut_message(got.get("kernels") or got.get("static"))]
-        for index, (case, res) in enumerate(zip(forward_cases(seed, part), got["results"])):
+        for index, (case, res) in enumerate(zip(forward_cases(seed, part), got["results"], strict=True)):
             problem = self._judge_case(case, index, seed, res)
             if problem:
                 return [f"{describe(case)}: {problem}"]

@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 
 # Names whose reference counts as "uses that kernel" when it is not the student's own definition.
 RNN_KERNELS = frozenset({"RNN", "RNNCell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell", "_VF"})
-GRU_KERNELS = frozenset({"GRU", "GRUCell", "gru", "gru_cell", "_VF", "RNN", "RNNCell", "rnn_tanh", "rnn_relu"})
-LSTM_KERNELS = frozenset({"LSTM", "LSTMCell", "lstm", "lstm_cell", "_VF", "GRU", "GRUCell", "gru", "gru_cell"})
+# gru_forward is handed the module: besides calling it, reading its class's .forward (e.g.
+# super(type(gru), gru).forward) would run nn.GRU's kernel.
+GRU_KERNELS = frozenset({"GRU", "GRUCell", "gru", "gru_cell", "quantized_gru", "quantized_gru_cell",
+                         "_thnn_fused_gru_cell", "_VF", "RNN", "RNNCell", "rnn_tanh", "rnn_relu", "forward"})
+LSTM_KERNELS = frozenset({"LSTM", "LSTMCell", "lstm", "lstm_cell", "quantized_lstm", "quantized_lstm_cell",
+                          "_thnn_fused_lstm_cell", "_lstm_mps", "_VF", "GRU", "GRUCell", "gru", "gru_cell"})
 AUTOGRAD = frozenset({"backward", "grad", "autograd", "vjp", "jacobian", "functional"})
 
 # Modules student code has no business importing in a graded notebook.
@@ -174,6 +178,48 @@ def _exempt_positions(tree) -> set[int]:
     return exempt
 
 
+def _local_names(func) -> set[str]:
+    """Names bound inside a function, lambda or class (parameters, assignments, loop targets, inner
+    definitions and imports) that are not declared global: they never mean a notebook-level name."""
+    local, declared = set(), set()
+    for sub in ast.walk(func):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = sub.args
+            local.update(a.arg for a in args.args + args.posonlyargs + args.kwonlyargs
+                         + [args.vararg, args.kwarg] if a is not None)
+            if sub is not func and not isinstance(sub, ast.Lambda):
+                local.add(sub.name)
+        elif isinstance(sub, ast.ClassDef) and sub is not func:
+            local.add(sub.name)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            local.add(sub.id)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            local.update((a.asname or a.name).split(".")[0] for a in sub.names)
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            local.add(sub.name)
+        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            declared.update(sub.names)
+    return local - declared
+
+
+def _global_names(node) -> set[str]:
+    """The notebook-level names a definition's code reads (a local that shadows one is not it)."""
+    loads = {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+        outer = set()  # decorators and default values are read in the enclosing scope
+        if not isinstance(node, ast.Lambda):
+            for dec in node.decorator_list:
+                outer |= {s.id for s in ast.walk(dec) if isinstance(s, ast.Name)}
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases + [k.value for k in node.keywords]:
+                outer |= {s.id for s in ast.walk(base) if isinstance(s, ast.Name)}
+        else:
+            for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+                outer |= {s.id for s in ast.walk(default) if isinstance(s, ast.Name)}
+        return (loads - _local_names(node)) | outer
+    return loads
+
+
 def _literal_prefix(node) -> str | None:
     """The constant start of a string expression (f"weight_ih_l{k}" -> "weight_ih_l"), or None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -257,7 +303,7 @@ class Program:
         return found[-1:] if self.latest else found
 
     def closure(self, names) -> list[ast.AST]:
-        """Every definition reachable from ``names`` through the names their code uses."""
+        """Every definition reachable from ``names`` through the global names their code uses."""
         todo, seen, nodes = list(names), set(), []
         while todo:
             name = todo.pop()
@@ -268,9 +314,7 @@ class Program:
                 if id(node) in {id(n) for n in nodes}:
                     continue
                 nodes.append(node)
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Name) and sub.id not in seen:
-                        todo.append(sub.id)
+                todo += [n for n in _global_names(node) if n not in seen]
         return nodes
 
     def reaches(self, answer: str, forbidden, module_param: bool = False, calls: bool = True) -> list[str]:

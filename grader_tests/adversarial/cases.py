@@ -222,28 +222,27 @@ def rnn_forward(rnn, x, h0=None):
 }
 
 # ---- 03: the classifier pipeline ----------------------------------------------------------------
-LOOKUP_MODEL_03 = """
+# A model with an RNN and a Linear for show, whose forward answers from labels the kernel can read.
+LOOKUP = """
 import torch as _t
-from course import data as _d
 class _Lookup(nn.Module):
-    '''An RNN and a Linear for show; forward answers from the labels the kernel can read.'''
-    def __init__(self, model):
+    def __init__(self, model, splits, classes=9):
         super().__init__()
-        self.rnn, self.head = model.rnn, model.head
-        test, labels = _d.load_japanese_vowels("test")
-        self.keys = {}
-        train, _ = _d.load_japanese_vowels("train")
-        _, mean, std = _d.standardize(train)
-        test, _, _ = _d.standardize(test, mean, std)
-        padded, _ = _d.pad_left(test, 29)
-        for row, label in zip(padded, labels):
-            self.keys[round(float(row.abs().sum()), 3)] = int(label)
+        self.rnn, self.head, self.classes = model.rnn, model.head, classes
+        self.keys = {round(float(row.abs().sum()), 3): int(label) for xs, ys in splits for row, label in zip(xs, ys)}
     def forward(self, x):
-        out = _t.full((len(x), 9), -10.0)
+        out = _t.full((len(x), self.classes), -10.0)
         for i, row in enumerate(x):
             out[i, self.keys.get(round(float(row.abs().sum()), 3), 0)] = 10.0
         return out
-vowel_model = _Lookup(vowel_model)
+"""
+LOOKUP_MODEL_03 = LOOKUP + """
+from course import data as _d
+_train, _ = _d.load_japanese_vowels("train")
+_test, _labels = _d.load_japanese_vowels("test")
+_, _mean, _std = _d.standardize(_train)
+_padded, _ = _d.pad_left(_d.standardize(_test, _mean, _std)[0], 29)
+vowel_model = _Lookup(vowel_model, [(_padded, _labels)])
 """
 CASES03 = {
     "registry_patch": dict(insert={SETUP: REGISTRY_PATCH}, flag=True),
@@ -267,25 +266,12 @@ class SequenceClassifier(nn.Module):
 }
 
 # ---- 04: overfitting -----------------------------------------------------------------------------
-LOOKUP_MODEL_04 = """
+LOOKUP_MODEL_04 = LOOKUP + """
 from course import experiments as _e
-import torch as _t
-class _Lookup(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.rnn, self.head = model.rnn, model.head
-        data = _e.load_task(0.2, 0)
-        _, _, x_held, y_held = _e.split_test()
-        self.keys = {}
-        for xs, ys in ((data["x_train"], data["y_train"]), (data["x_val"], data["y_val"]), (x_held, y_held)):
-            for row, label in zip(xs, ys):
-                self.keys[round(float(row.abs().sum()), 3)] = int(label)
-    def forward(self, x):
-        out = _t.full((len(x), 9), -10.0)
-        for i, row in enumerate(x):
-            out[i, self.keys.get(round(float(row.abs().sum()), 3), 0)] = 10.0
-        return out
-final_model = _Lookup(final_model)
+_data = _e.load_task(0.2, 0)
+_, _, _x_held, _y_held = _e.split_test()
+final_model = _Lookup(final_model, [(_data["x_train"], _data["y_train"]), (_data["x_val"], _data["y_val"]),
+                                    (_x_held, _y_held)])
 """
 CASES04 = {
     "registry_patch": dict(insert={SETUP: REGISTRY_PATCH}, flag=True),
