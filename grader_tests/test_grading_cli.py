@@ -107,3 +107,33 @@ def test_a_broken_grading_environment_stops_the_batch(tmp_path):
     assert proc.returncode != 0
     assert "nobody was graded" in proc.stderr and "course_that_is_not_installed" in proc.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_without_a_sandbox_a_fork_bomb_is_refused_or_contained(tmp_path):
+    """--no-sandbox: as root with no possible uid switch RLIMIT_NPROC cannot hold a fork bomb, so the
+    grader refuses to run the flagged notebook and says why; otherwise the kernel runs under a uid the
+    limit holds. Either way the machine is never starved."""
+    sys.path.insert(0, str(ROOT / "grader_tests"))
+    from adversarial.build import build
+    from adversarial.cases import CASES01
+    from course.grading.sandbox import Sandbox
+
+    course = _course_copy(tmp_path)
+    bomb = course / "submitted" / "bomb" / "01_rnn_layer"
+    bomb.mkdir(parents=True)
+    (bomb / "rnn_layer.ipynb").write_bytes(build(ROOT, CASES01["fork_bomb"]))
+    contained = Sandbox(tmp_path, use_bwrap=False).contains_processes
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
+                           str(course), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet",
+                           "--no-sandbox", "--timeout", "60"], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sandbox: off (--no-sandbox)" in proc.stderr
+    doc = json.loads((tmp_path / "out" / "reports" / "results.json").read_text())
+    res = {s["student"]: s for s in doc["submissions"]}
+    assert sum(v or 0 for v in res["bomb"]["scores"]["rnn_layer"].values()) == 0
+    assert sum(v or 0 for v in res["ada"]["scores"]["rnn_layer"].values()) == 28
+    refused = [f for f in res["bomb"]["flags"] if "cannot contain the processes" in f]
+    assert bool(refused) == (not contained), res["bomb"]["flags"]
+    assert float(Path("/proc/loadavg").read_text().split()[0]) < 50
