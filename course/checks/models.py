@@ -73,6 +73,25 @@ class ParamDict(Record):
             Array("f").check(item, f"{path}.{key}", depth + 1)
 
 
+def expected_shapes(layer: dict, head: dict) -> dict:
+    """{Pipeline parameter name: shape} for these settings, computed without allocating anything."""
+    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[layer["type"]]
+    H, dirs = layer["hidden_size"], 2 if layer["bidirectional"] else 1
+    shapes = {}
+    for k in range(layer["num_layers"]):
+        width = layer["input_size"] if k == 0 else H * dirs
+        for suffix in ("", "_reverse")[:dirs]:
+            shapes[f"rnn.weight_ih_l{k}{suffix}"] = (gates * H, width)
+            shapes[f"rnn.weight_hh_l{k}{suffix}"] = (gates * H, H)
+            if layer["bias"]:
+                shapes[f"rnn.bias_ih_l{k}{suffix}"] = (gates * H,)
+                shapes[f"rnn.bias_hh_l{k}{suffix}"] = (gates * H,)
+    shapes["head.weight"] = (head["out_features"], head["in_features"])
+    if head["bias"]:
+        shapes["head.bias"] = (head["out_features"],)
+    return shapes
+
+
 class Pipeline(nn.Module):
     """The course's classifier, built by the trusted side."""
 
@@ -105,11 +124,18 @@ def rebuild(got: dict) -> tuple[Pipeline | None, str | None]:
     if head["in_features"] != width:
         return None, (f"the Linear head reads {head['in_features']} features but the recurrent layer's "
                       f"last step has {width}: {PIPELINE}.")
+    prefix = {"rnn": layer["name"], "head": head["name"]}
+    expected = expected_shapes(layer, head)
+    for name, shape in expected.items():  # before building anything: sizes come from the kernel
+        owner, _, leaf = name.partition(".")
+        key = f"{prefix[owner]}.{leaf}" if prefix[owner] else leaf
+        value = got["params"].get(key)
+        if value is None or tuple(value.shape) != shape:
+            return None, f"{PIPELINE}; the parameter {key} is missing or has another shape."
     try:
         model = Pipeline(layer, head)
     except (ValueError, RuntimeError, TypeError) as exc:
         return None, f"the recurrent layer's settings are not valid ({exc})."
-    prefix = {"rnn": layer["name"], "head": head["name"]}
     state = {}
     for name, param in model.named_parameters():
         owner, _, leaf = name.partition(".")
@@ -139,6 +165,13 @@ def same_model(model: Pipeline, x, reported: np.ndarray) -> str | None:
     if mine.shape != reported.shape:
         return f"the model returned scores of shape {reported.shape}, expected {mine.shape}."
     if not np.allclose(mine, reported, rtol=1e-3, atol=1e-3):
+        shifted = mine - mine.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if np.allclose(np.exp(log_probs), reported, rtol=1e-3, atol=1e-4) or \
+                np.allclose(log_probs, reported, rtol=1e-3, atol=1e-3):
+            return ("your model applies softmax (or log_softmax) in forward: return the raw scores of "
+                    "the Linear layer — nn.CrossEntropyLoss applies log-softmax itself, and a second "
+                    "softmax flattens the gradients.")
         return (f"{PIPELINE}: read the last time step (output[:, -1] with batch_first=True, or h_n[-1]) "
                 "and pass it to the Linear layer — rebuilt that way, your weights give other scores "
                 f"than your model (largest difference {float(np.max(np.abs(mine - reported))):.3g}).")

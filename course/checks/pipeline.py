@@ -4,6 +4,10 @@ Probes build their inputs from the seed (weights are drawn per parameter name, s
 the same numbers in any process), call the student's code and return plain arrays. Judges rebuild the
 same weights in the real PyTorch modules, compute the reference, and — when the answer is wrong —
 compare it with the answers the usual mistakes give, to say which mistake it is.
+
+Each check's ``result`` states exactly what its probe sends (one entry per case, only what the judge
+reads), so a judge sees nothing it does not check. Trained models are never judged on predictions
+from the kernel: the probes send weights, and the trusted side measures (see models.py).
 """
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .. import data as course_data
-from .core import Check, to_plain, type_name
-from .rnn_layer import layer_config
+from . import models
+from .contract import Array, Bool, Cases, Int, ListOf, OneOf, Record, Str, Value
+from .core import CONTRACT_MESSAGE, Check, CheckFailed, to_plain, type_name
 
 VOWEL_LENGTH = 29  # the longest Japanese Vowels utterance: every sequence is left-padded to this
 KINDS = {"rnn": nn.RNN, "gru": nn.GRU}
@@ -37,19 +42,30 @@ def load_seeded(module: nn.Module, seed: int, prefix: str) -> None:
             p.copy_(seeded_tensor(seed, f"{prefix}.{name}", p.shape, scale=0.6))
 
 
-def _float(value):
-    return value if isinstance(value, float) else None
-
-
-def _tensor(value):
-    """The array inside a probed tensor, or None."""
-    if isinstance(value, dict) and value.get("__tensor__"):
-        return value["data"]
-    return None
-
-
 def _close(a, b, atol=1e-4):
     return a is not None and b is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, atol=atol)
+
+
+def _number(value) -> bool:
+    """A plain int or float (True/False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# -- what the probes send back ---------------------------------------------------------------------
+def tensor_answer(value) -> dict:
+    """Kernel side: a returned tensor as its numbers, anything else as the name of its type."""
+    plain = to_plain(value)
+    if isinstance(plain, dict) and plain.get("__tensor__"):
+        return {"tensor": plain["data"]}
+    return {"returned": type_name(plain)[:200]}
+
+
+TENSOR_ANSWER = OneOf(Record(tensor=Array()), Record(returned=Str(200)))
+
+
+def params_spec(model: nn.Module) -> Record:
+    """Exactly the parameters of ``model`` (a course-built module): names, shapes, float arrays."""
+    return Record({name: Array("f", shape=tuple(p.shape)) for name, p in model.named_parameters()})
 
 
 # -- last_hidden(output, h_n, batch_first) -----------------------------------------------------------
@@ -110,18 +126,22 @@ class LastHidden(Check):
         results = []
         for i, case in enumerate(last_hidden_cases(seed, n, deep)):
             output, h_n = run_case_rnn(case, seed, i)
-            results.append(to_plain(fn(output, h_n, case["batch_first"])))
+            results.append(tensor_answer(fn(output, h_n, case["batch_first"])))
         return {"results": results}
 
+    def result(self, seed=0, n=4, deep=False, **kw):
+        return Record(results=Cases(TENSOR_ANSWER, len(last_hidden_cases(seed, n, deep))))
+
     def judge(self, got, seed=0, n=4, deep=False, **kw):
-        for i, (case, value) in enumerate(zip(last_hidden_cases(seed, n, deep), got["results"])):
+        for i, (case, value) in enumerate(zip(last_hidden_cases(seed, n, deep), got["results"],
+                                              strict=True)):
             output, h_n = run_case_rnn(case, seed, i)
             call = (f"nn.RNN({case['input_size']}, {case['hidden']}, num_layers={case['num_layers']}, "
                     f"batch_first={case['batch_first']}) on a batch of {case['batch']} sequences of "
                     f"{case['seq_len']} steps")
-            array = _tensor(value)
-            if array is None:
-                return [f"{call}: return a tensor, not {type_name(value)}."]
+            if "tensor" not in value:
+                return [f"{call}: return a tensor, not {value['returned']}."]
+            array = value["tensor"]
             want = h_n[-1].numpy()
             if _close(array, want, atol=1e-6):
                 continue
@@ -156,6 +176,23 @@ def _find(model):
     rnns = [m for m in model.modules() if isinstance(m, nn.RNNBase)]
     heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
     return rnns, heads
+
+
+def _rnn_entry(layer) -> dict:
+    """Kernel side: what the judge reads of a recurrent layer (nn.RNNBase checks these types itself)."""
+    return {"type": type(layer).__name__[:100], "input_size": int(layer.input_size),
+            "hidden_size": int(layer.hidden_size), "num_layers": int(layer.num_layers),
+            "bidirectional": bool(layer.bidirectional)}
+
+
+def _head_entry(layer) -> dict:
+    return {"in_features": int(layer.in_features), "out_features": int(layer.out_features)}
+
+
+MAX_LAYERS = 64
+RNN_ENTRY = Record(type=Str(100), input_size=Int(1), hidden_size=Int(1), num_layers=Int(1),
+                   bidirectional=Bool())
+HEAD_ENTRY = Record(in_features=Int(0), out_features=Int(0))
 
 
 def _build_args(case):
@@ -193,29 +230,34 @@ class Classifier(Check):
             model = cls(**_build_args(case))
             rnns, heads = _find(model)
             entry = {"is_module": isinstance(model, nn.Module),
-                     "rnns": [layer_config(m) for m in rnns], "heads": [layer_config(m) for m in heads]}
+                     "rnns": [_rnn_entry(m) for m in rnns], "heads": [_head_entry(m) for m in heads]}
             if len(rnns) == 1 and len(heads) == 1:
                 load_seeded(rnns[0], seed + i, "rnn")
                 load_seeded(heads[0], seed + i, "head")
                 x = seeded_tensor(seed + i, "x", (case["batch"], case["seq_len"], case["input_size"]))
                 model.eval()
                 with torch.no_grad():
-                    entry["out"] = to_plain(model(x))
+                    entry["out"] = tensor_answer(model(x))
             results.append(entry)
         return {"results": results}
 
+    def result(self, seed=0, n=3, num_layers=1, rnn_type="rnn", **kw):
+        entry = Record({"is_module": Bool(), "rnns": ListOf(RNN_ENTRY, max_len=MAX_LAYERS),
+                        "heads": ListOf(HEAD_ENTRY, max_len=MAX_LAYERS)}, optional={"out": TENSOR_ANSWER})
+        return Record(results=Cases(entry, len(classifier_cases(seed, n, num_layers, rnn_type))))
+
     def judge(self, got, seed=0, n=3, num_layers=1, rnn_type="rnn", **kw):
         for i, (case, entry) in enumerate(zip(classifier_cases(seed, n, num_layers, rnn_type),
-                                              got["results"])):
+                                              got["results"], strict=True)):
             call = _signature(case)
             problem = self._structure(case, entry)
             if problem:
                 return [f"{call}: {problem}"]
             output, h_n, head = reference_classifier(case, seed, i)
-            out = _tensor(entry["out"])
-            if out is None:
+            if "tensor" not in entry["out"]:
                 return [f"{call}: forward should return a tensor of class scores, not "
-                        f"{type_name(entry['out'])}."]
+                        f"{entry['out']['returned']}."]
+            out = entry["out"]["tensor"]
             with torch.no_grad():
                 want = head(h_n[-1]).numpy()
             if _close(out, want):
@@ -350,7 +392,10 @@ class TrainEpoch(Check):
         optimiser = torch.optim.SGD(model.parameters(), lr=self.lr)
         model.eval()  # as evaluate() leaves it: train_epoch must switch back
         loss = fn(model, loader, nn.CrossEntropyLoss(), optimiser)
-        return {"loss": to_plain(loss), "training": model.training, "params": _params(model)}
+        return {"loss": to_plain(loss), "training": bool(model.training), "params": _params(model)}
+
+    def result(self, seed=0, **kw):
+        return Record(loss=Value(), training=Bool(), params=params_spec(ProbeNet(4, 6, 3)))
 
     def judge(self, got, seed=0, **kw):
         start, loader, _, _ = probe_setup(seed)
@@ -373,7 +418,7 @@ class TrainEpoch(Check):
         if isinstance(loss, dict) and loss.get("__tensor__"):
             return ["return the mean loss as a Python float (loss.item()): a tensor keeps the "
                     "computation graph of the batch alive."]
-        if not isinstance(loss, (float, int)) or isinstance(loss, bool):
+        if not _number(loss):
             return [f"return the mean loss as a float, not {type_name(loss)}."]
         mean = float(np.mean(losses))
         if not np.isclose(loss, mean, atol=1e-5):
@@ -433,10 +478,18 @@ class Evaluate(Check):
         loss_fn = _RecordingLoss()
         torch.manual_seed(seed)
         first = to_plain(fn(model, loader, loss_fn))
+        if not modes:
+            return {"first": first}
         model.train()
         torch.manual_seed(seed + 1)
         second = to_plain(fn(model, loader, loss_fn))
-        return {"first": first, "second": second, "recorded": loss_fn.calls}
+        return {"first": first, "second": second, "loss_fn_called": bool(loss_fn.calls),
+                "autograd_recorded": any(loss_fn.calls)}
+
+    def result(self, modes=False, **kw):
+        if not modes:
+            return Record(first=Value())
+        return Record(first=Value(), second=Value(), loss_fn_called=Bool(), autograd_recorded=Bool())
 
     def judge(self, got, seed=0, modes=False, **kw):
         model, loader, _, _ = probe_setup(seed, n=80, dropout=0.5 if modes else 0.0)
@@ -448,18 +501,18 @@ class Evaluate(Check):
         for name, value in (("loss", loss), ("accuracy", acc)):
             if isinstance(value, dict) and value.get("__tensor__"):
                 return [f"return the {name} as a Python float (.item()), not a tensor."]
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
+            if not _number(value):
                 return [f"the {name} should be a float, not {type_name(value)}."]
         if modes:
             problems = []
-            if not got["recorded"]:
+            if not got["loss_fn_called"]:
                 return ["evaluate should compute the loss with the loss_fn it is given."]
-            if any(got["recorded"]):
+            if got["autograd_recorded"]:
                 problems.append("autograd recorded the evaluation: wrap the loop in `with "
                                 "torch.no_grad():` — no gradients are needed, and recording costs "
                                 "memory and time.")
-            second = got["second"] if isinstance(got["second"], list) else [None, None]
-            same = all(isinstance(v, (int, float)) for v in second) and \
+            second = got["second"]
+            same = isinstance(second, list) and len(second) == 2 and all(map(_number, second)) and \
                 np.isclose(loss, second[0]) and np.isclose(acc, second[1])
             if not same or not np.isclose(loss, want_loss, atol=1e-4):
                 problems.append("the result changes from one call to the next on the same data: "
@@ -485,53 +538,146 @@ class Evaluate(Check):
         return "the right mean loss and accuracy."
 
 
+HISTORY_KEYS = ("train_loss", "val_loss", "val_acc")
+MAX_SNAPSHOTS = 64
+
+
+class _WatchedLoader:
+    """A DataLoader stand-in that notes the model's weights each time a pass over it begins."""
+
+    def __init__(self, loader, model, snapshots):
+        self._loader, self._model, self._snapshots = loader, model, snapshots
+
+    def __iter__(self):
+        _snapshot(self._model, self._snapshots)
+        return iter(self._loader)
+
+    def __len__(self):
+        return len(self._loader)
+
+    def __getattr__(self, name):  # dataset, batch_size, ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._loader, name)
+
+
+def _snapshot(model, snapshots, last=False):
+    """Append the model's weights unless they equal the last ones noted. Passes over the validation
+    loader are noted up to MAX_SNAPSHOTS - 1 times; the weights after fit (``last``) always are."""
+    params = _params(model)
+    if snapshots and _identical(snapshots[-1], params):
+        return
+    if last or len(snapshots) < MAX_SNAPSHOTS - 1:
+        snapshots.append(params)
+
+
+def _identical(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _loaded(params):
+    """A ProbeNet holding these weights (the shapes were checked by the result contract)."""
+    model = ProbeNet(4, 6, 3)
+    model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in params.items()})
+    model.eval()
+    return model
+
+
+def _metrics(model, x, y):
+    """(mean cross-entropy, accuracy) of a model on (x, y), as evaluate() computes them."""
+    with torch.no_grad():
+        logits = model(x)
+        return float(nn.functional.cross_entropy(logits, y)), float((logits.argmax(dim=1) == y).float().mean())
+
+
 class Fit(Check):
     """``fit(model, train_loader, val_loader, epochs, lr) -> history`` on a known model and a
-    seeded task: the history has one entry per epoch, the training loss falls, and the last
-    validation accuracy in the history is the one the judge computes from the model's predictions."""
+    seeded task: the history has one entry per epoch, the training loss falls, and the validation
+    numbers in the history are the ones the judge computes from the model's weights.
+
+    The probe notes the weights each time a pass over the validation loader begins, and once more
+    after fit returns (consecutive equal weights are noted once); the judge measures the loss and
+    accuracy of those weights itself."""
 
     name = "pipeline_fit"
     epochs = 6
+    train_slack = 0.1  # a mean training loss lies between the losses before and after its epoch
 
     def probe(self, fn, seed=0, **kw):
         from .. import training
         model, _, x, y = probe_setup(seed, n=240)
         g = torch.Generator().manual_seed(seed)
         train = DataLoader(TensorDataset(x[:160], y[:160]), batch_size=16, shuffle=True, generator=g)
-        val = DataLoader(TensorDataset(x[160:], y[160:]), batch_size=40)
+        snapshots = []
+        val = _WatchedLoader(DataLoader(TensorDataset(x[160:], y[160:]), batch_size=40), model, snapshots)
         torch.manual_seed(seed)
         with training.quiet():
             history = fn(model, train, val, epochs=self.epochs, lr=1e-2)
-        model.eval()
-        with torch.no_grad():
-            predictions = model(x[160:]).argmax(dim=1).numpy()
-        return {"history": to_plain(history), "predictions": predictions}
+        _snapshot(model, snapshots, last=True)
+        if isinstance(history, dict) and all(key in history for key in HISTORY_KEYS):
+            history = {key: history[key] for key in HISTORY_KEYS}  # the judge reads nothing else
+        return {"history": to_plain(history), "snapshots": snapshots}
+
+    def result(self, **kw):
+        return Record(history=Value(),
+                      snapshots=ListOf(params_spec(ProbeNet(4, 6, 3)), max_len=MAX_SNAPSHOTS))
 
     def judge(self, got, seed=0, **kw):
         history = got["history"]
         if not isinstance(history, dict):
             return [f"fit should return the history dict, not {type_name(history)}."]
-        for key in ("train_loss", "val_loss", "val_acc"):
+        for key in HISTORY_KEYS:
             values = history.get(key)
             if not isinstance(values, list):
                 return [f"the history needs a list under {key!r} (keys: {sorted(history)})."]
             if len(values) != self.epochs:
                 return [f"fit(..., epochs={self.epochs}) should record one {key} per epoch; the list "
                         f"has {len(values)}."]
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            if not all(map(_number, values)):
                 return [f"store plain floats in history[{key!r}] (use .item() or the floats "
                         "train_epoch and evaluate return)."]
+        snapshots = got["snapshots"]
+        if set(history) != set(HISTORY_KEYS) or not snapshots or any(
+                _identical(a, b) for i, a in enumerate(snapshots) for b in snapshots[i + 1:]):
+            return [CONTRACT_MESSAGE.format("the history or the weights noted are not what the probe "
+                                            "sends")]
         losses = history["train_loss"]
         if not losses[-1] < 0.97 * losses[0]:
             return [f"the training loss did not fall ({losses[0]:.3f} → {losses[-1]:.3f}): fit should "
                     "train the model it is given, with torch.optim.Adam(model.parameters(), lr=lr), "
                     "calling train_epoch once per epoch."]
-        _, y = course_data.make_order_task(240, seq_len=6, num_features=4, seed=seed)
-        accuracy = float(np.mean(np.asarray(got["predictions"]) == y[160:].numpy()))
+        if not all(np.all(np.isfinite(v)) for params in snapshots for v in params.values()):
+            return ["the model's weights hold NaN or infinite values: the training diverged."]
+        start, _, x, y = probe_setup(seed, n=240)
+        weights = [_loaded(params) for params in snapshots]
+        val = [_metrics(model, x[160:], y[160:]) for model in weights]
+        accuracy = val[-1][1]
         if not np.isclose(history["val_acc"][-1], accuracy, atol=1e-6):
             return [f"after training, the model gets {accuracy:.3f} of the validation sequences right, "
                     f"but history['val_acc'][-1] says {history['val_acc'][-1]:.3f}: record what "
                     "evaluate(model, val_loader, loss_fn) returns after each epoch, for this model."]
+        # every epoch's validation numbers come from the weights of one validation pass, in order
+        before = [_metrics(start, x[:160], y[:160])[0]]
+        taken = -1
+        for epoch, (val_loss, val_acc) in enumerate(zip(history["val_loss"], history["val_acc"],
+                                                        strict=True)):
+            match = next((i for i in range(taken + 1, len(val))
+                          if np.isclose(val_loss, val[i][0], rtol=0, atol=1e-4)
+                          and np.isclose(val_acc, val[i][1], rtol=0, atol=1e-6)), None)
+            if match is None:
+                return [f"history['val_loss'][{epoch}], history['val_acc'][{epoch}] = {val_loss:.4f}, "
+                        f"{val_acc:.4f} are not what evaluate(model, val_loader, loss_fn) gives for the "
+                        "model at any point of training: record the (loss, accuracy) evaluate returns "
+                        "after each epoch."]
+            taken = match
+            before.append(_metrics(weights[match], x[:160], y[:160])[0])
+        for epoch, loss in enumerate(losses):
+            low, high = sorted(before[epoch:epoch + 2])
+            slack = self.train_slack * (1 + high)
+            if not low - slack <= loss <= high + slack:
+                return [f"history['train_loss'][{epoch}] = {loss:.4f}, but the model's training loss "
+                        f"is {before[epoch]:.4f} before that epoch and {before[epoch + 1]:.4f} after it: "
+                        "record the mean loss train_epoch returns for each epoch."]
         return []
 
     def passed(self, got, **kw):
@@ -557,11 +703,17 @@ def vowel_test_inputs(seed, n):
     return padded[index], labels[index]
 
 
+PROBE_INPUTS = 16  # the student's model describes itself on this many of the graded inputs
+
+
 class HeldOutAccuracy(Check):
-    """The student's trained model predicts held-out sequences; the judge scores the predictions.
+    """The student's trained model, judged from its weights on held-out sequences.
 
     task="order": order-task sequences of a fresh seed; task="vowels": Japanese Vowels test
-    utterances (a seeded subset)."""
+    utterances (a seeded subset). The probe sends the model's structure, its weights and its scores
+    on the first few graded inputs (models.describe); the judge rebuilds the course's pipeline with
+    those weights, checks that it gives the same scores, and measures the accuracy on all the graded
+    inputs itself: no prediction from the kernel is taken at its word."""
 
     name = "pipeline_accuracy"
 
@@ -569,20 +721,31 @@ class HeldOutAccuracy(Check):
     def _inputs(task, seed, n):
         return order_inputs(seed, n) if task == "order" else vowel_test_inputs(seed, n)
 
+    @staticmethod
+    def _classes(task):
+        return 3 if task == "order" else course_data.JAPANESE_VOWELS_CLASSES
+
     def probe(self, model, task="order", seed=0, n=300, **kw):
         x, _ = self._inputs(task, seed, n)
+        classes = self._classes(task)
         model.eval()
         with torch.no_grad():
             scores = model(x)
-        return {"shape": list(scores.shape), "predictions": scores.argmax(dim=1).numpy()}
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else None
+        if shape != (len(x), classes):
+            raise CheckFailed(f"for {len(x)} sequences the model should return ({len(x)}, {classes}) "
+                              f"class scores, not {shape or 'a ' + type(scores).__name__}.")
+        return models.describe(model, x[:PROBE_INPUTS])
+
+    def result(self, task="order", seed=0, n=300, **kw):
+        return models.result_spec(min(PROBE_INPUTS, n), self._classes(task))
 
     def judge(self, got, task="order", seed=0, n=300, minimum=0.9, **kw):
-        _, labels = self._inputs(task, seed, n)
-        classes = 3 if task == "order" else course_data.JAPANESE_VOWELS_CLASSES
-        if got["shape"] != [len(labels), classes]:
-            return [f"for {len(labels)} sequences the model should return ({len(labels)}, {classes}) "
-                    f"class scores, not {tuple(got['shape'])}."]
-        accuracy = self._accuracy(got, labels)
+        x, labels = self._inputs(task, seed, n)
+        classes = self._classes(task)
+        accuracy, problem = self._accuracy(got, x, labels)
+        if problem:
+            return [problem]
         if accuracy >= minimum:
             return []
         if accuracy < 1.5 / classes:
@@ -593,9 +756,17 @@ class HeldOutAccuracy(Check):
                 "model reads the final hidden state."]
 
     @staticmethod
-    def _accuracy(got, labels):
-        return float(np.mean(np.asarray(got["predictions"]) == labels.numpy()))
+    def _accuracy(got, x, labels):
+        """(accuracy of the rebuilt model on all of x, None) or (None, why it cannot be measured)."""
+        model, problem = models.rebuild(got)
+        if problem:
+            return None, problem
+        problem = models.same_model(model, x[:PROBE_INPUTS], got["scores"])
+        if problem:
+            return None, problem
+        return models.accuracy(model, x, labels), None
 
     def passed(self, got, task="order", seed=0, n=300, **kw):
-        accuracy = self._accuracy(got, self._inputs(task, seed, n)[1])
-        return f"held-out accuracy {accuracy:.1%} on {len(got['predictions'])} sequences it never saw."
+        x, labels = self._inputs(task, seed, n)
+        accuracy, _ = self._accuracy(got, x, labels)
+        return f"held-out accuracy {accuracy:.1%} on {len(labels)} sequences it never saw."
