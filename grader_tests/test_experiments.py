@@ -228,3 +228,107 @@ def test_final_model_check_on_an_untrained_model():
     torch.manual_seed(0)
     model = RegularizedRNN(12, 8, 9)
     fails(checks.overfit_final_model, model, "validation accuracy", label_noise=0.2, noise_seed=0)
+
+
+# --- the final model is judged from its parameters, never from predictions the kernel sends -------
+
+def final_kw(**extra):
+    return dict(label_noise=0.2, noise_seed=0, **extra)
+
+
+def described(model):
+    """What the final-model probe sends back for ``model``, as the grader receives it."""
+    from course.checks import core
+    check = checks.REGISTRY["overfit_final_model"]
+    return core.decode(*core.encode(core.run_probe(check, model, final_kw())))
+
+
+def test_final_model_labels_as_predictions_cannot_pass():
+    from course.checks.models import describe
+    check = checks.REGISTRY["overfit_final_model"]
+    data = experiments.load_task()
+    y_heldout = experiments.split_test()[3]
+    # the old format: "predictions" that are simply the labels, read from the data splits
+    labels = {"train": data["y_train"].tolist(), "val": data["y_val"].tolist(), "heldout": y_heldout.tolist()}
+    messages = check.verdict({"ok": True, "got": labels}, final_kw(heldout_min=0.8))
+    assert messages and "could not accept" in messages[0]
+    # random, untrained parameters with their own (consistent) scores: the parent measures accuracy
+    torch.manual_seed(0)
+    model = RegularizedRNN(12, 8, 9)
+    outcome = described(model)
+    messages = check.verdict(outcome, final_kw(heldout_min=0.8))
+    assert messages and "validation accuracy" in messages[0] and "held-out" in messages[0]
+    # scores that "predict" the true labels, but are not what these parameters compute
+    x = data["x_val"][:16]
+    forged = dict(outcome["got"], scores=10.0 * nn.functional.one_hot(data["y_val"][:16], 9).double().numpy())
+    messages = check.verdict({"ok": True, "got": forged}, final_kw())
+    assert messages and "other scores than your model" in messages[0]
+    # another model's parameters next to this model's scores
+    torch.manual_seed(1)
+    other = describe(RegularizedRNN(12, 8, 9), x)
+    forged = dict(outcome["got"], params=other["params"])
+    messages = check.verdict({"ok": True, "got": forged}, final_kw())
+    assert messages and "other scores than your model" in messages[0]
+
+
+def test_final_model_targets_come_from_the_arguments():
+    check = checks.REGISTRY["overfit_final_model"]
+    torch.manual_seed(0)
+    outcome = described(RegularizedRNN(12, 8, 9))
+    kw = final_kw(min_val=0.0, max_train=0.99)
+    assert check.verdict(outcome, kw) == []
+    line = check.passed_line(outcome, kw)
+    assert "(< 99 %)" in line and "(≥ 0 %)" in line and "92" not in line
+
+
+def test_final_model_must_be_the_course_pipeline():
+    check = checks.REGISTRY["overfit_final_model"]
+    torch.manual_seed(0)
+    first_step = RegularizedRNN(12, 8, 9, read="first")
+    messages = check.verdict(described(first_step), final_kw(min_val=0.0, max_train=1.01))
+    assert messages and "last time step" in messages[0]
+
+    class TwoHeads(RegularizedRNN):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.extra = nn.Linear(9, 9)
+
+        def forward(self, x):
+            return self.extra(super().forward(x))
+
+    messages = check.verdict(described(TwoHeads(12, 8, 9)), final_kw(min_val=0.0, max_train=1.01))
+    assert messages and "2 Linear layer(s)" in messages[0]
+
+
+def test_student_values_nan_is_never_close(capsys):
+    nan = float("nan")
+    fails(checks.overfit_evaluate, lambda m, x, y: (nan, nan), "cross-entropy", seed=1)
+
+    class NanBest(EarlyStopping):
+        def step(self, val_loss, model):
+            stop = super().step(val_loss, model)
+            self.best = nan
+            return stop
+
+    fails(checks.early_stopping_min_delta, NanBest, "best should be", seed=1)
+    fails(checks.diagnose_fit, lambda h: ["overfitting"], "return one of", seed=1)
+    assert capsys.readouterr().err == ""
+
+
+def test_result_specs_fit_the_probes_and_count_the_cases():
+    """Each check states the exact shape its probe returns: the reference passes it, one case less
+    or more does not."""
+    from course.checks import core
+    answers = {"overfit_evaluate": evaluate, "overfit_fit": make_fit(), "early_stopping": EarlyStopping,
+               "early_stopping_min_delta": EarlyStopping, "early_stopping_restore": EarlyStopping,
+               "regularized_rnn": RegularizedRNN, "diagnose_fit": diagnose, "swap_layer": swap}
+    for name, answer in answers.items():
+        check = checks.REGISTRY[name]
+        got = core.decode(*core.encode(core.run_probe(check, answer, {"seed": 3})))["got"]
+        spec = check.result(seed=3)
+        assert spec.validate(got) is None, name
+        key, cases = next((k, v) for k, v in got.items() if isinstance(v, list))
+        if name != "overfit_fit":
+            assert spec.validate(dict(got, **{key: cases[:-1]})) is not None, name
+            assert spec.validate(dict(got, **{key: cases + cases[-1:]})) is not None, name
+        assert spec.validate(dict(got, forged=1)) is not None, name

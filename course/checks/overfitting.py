@@ -1,6 +1,13 @@
-"""Checks for assignment 04, "Overfitting and its cures"."""
+"""Checks for assignment 04, "Overfitting and its cures".
+
+Every probe result is validated against the check's ``result(**kw)`` contract before its judge runs,
+so judges walk their cases with ``zip(..., strict=True)``. Values that are the student's own answer
+(``Value()``) are judged on their merits: NaN is never close to anything, an empty list is never fine.
+The final model is judged from its parameters (models.py): accuracies are measured by the trusted side.
+"""
 from __future__ import annotations
 
+import math
 import random
 import warnings
 
@@ -8,8 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import models
+from .contract import (Array, Bool, Cases, Float, Int, ListOf, Mismatch, OneOf, Record, Spec, Str,
+                       Value)
 from .core import Check, to_plain, type_name
-from .rnn_layer import layer_config
+from .rnn_layer import CONFIG_KEYS
 from ..demos import LastStepClassifier
 
 LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
@@ -20,6 +30,70 @@ def _number(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _close(value, want, tol) -> bool:
+    """``value`` is a finite number within ``tol`` of ``want`` (NaN and non-numbers never are)."""
+    value = _number(value)
+    return value is not None and math.isfinite(value) and abs(value - want) <= tol
+
+
+def _equal(value, want) -> bool:
+    """Equal and of the same kind: True is not 1, 2.0 is 2 (a layer setting read back from the model)."""
+    if isinstance(want, bool) or isinstance(value, bool):
+        return value is want
+    if isinstance(want, (int, float)):
+        return _number(value) is not None and value == want
+    return type(value) is type(want) and value == want
+
+
+class PerCase(Spec):
+    """A list with one entry per case, each with its own spec (cases of different lengths)."""
+
+    def __init__(self, specs):
+        self.specs = list(specs)
+
+    def check(self, value, path, depth):
+        where = path or "the result"
+        if not isinstance(value, list):
+            raise Mismatch(f"{where}: expected a list, got {type(value).__name__}")
+        if len(value) != len(self.specs):
+            raise Mismatch(f"{where}: {len(value)} entries came back for {len(self.specs)} cases")
+        for i, (item, spec) in enumerate(zip(value, self.specs)):
+            spec.check(item, f"{path}[{i}]", depth + 1)
+
+
+# A module's settings as plain data: what the judges of this assignment compare.
+CONFIG = Record(type=Str(200), optional={key: Value() for key in
+                                         CONFIG_KEYS + ("in_features", "out_features", "p")})
+
+
+def module_config(module) -> dict:
+    """Kernel side: a layer's type and settings (nn.RNN/GRU/LSTM: its constructor arguments; nn.Linear:
+    its sizes and whether it has a bias; dropout: p). Anything else: its type name only."""
+    if not isinstance(module, nn.Module):
+        return {"type": type_name(to_plain(module))}
+    conf = {"type": type(module).__name__}
+    if isinstance(module, nn.RNNBase):
+        for key in CONFIG_KEYS:
+            if hasattr(module, key):
+                conf[key] = to_plain(getattr(module, key))
+    elif isinstance(module, nn.Linear):
+        conf.update(in_features=int(module.in_features), out_features=int(module.out_features),
+                    bias=module.bias is not None)
+    elif isinstance(module, nn.modules.dropout._DropoutNd):
+        conf["p"] = to_plain(module.p)
+    return conf
+
+
+def _logits(value):
+    """Kernel side: a returned tensor as a float array, else the name of what came back instead."""
+    if isinstance(value, torch.Tensor) and not value.is_complex():
+        return np.array(value.detach().cpu().to(torch.float64).numpy(), copy=True)
+    return {"returned": type_name(to_plain(value))}
+
+
+LOGITS = OneOf(Array("f"), Record(returned=Str(200)))
 
 
 def _silently(fn, *args, **kw):
@@ -70,6 +144,9 @@ class Evaluate(Check):
             results.append(to_plain(_silently(fn, model, x, y)[0]))
         return {"results": results, "grad_left": any(p.grad is not None for p in model.parameters())}
 
+    def result(self, **kw):
+        return Record(results=Cases(Value(), 3), grad_left=Bool())
+
     def judge(self, got, seed=0, **kw):
         model, x, y = evaluate_case(seed)
         model.eval()
@@ -86,18 +163,19 @@ class Evaluate(Check):
         values = [[_number(v) for v in r] if isinstance(r, list) else [None, None] for r in got["results"]]
         if any(v is None for r in values for v in r):
             return [f"loss and accuracy should be numbers; got {first!r}."]
-        if any(r != values[0] for r in values):
+        if any(len(r) != 2 or not all(v == w or (math.isnan(v) and math.isnan(w))
+                                      for v, w in zip(r, values[0])) for r in values):
             return ["three calls on the same model and data gave different results: dropout was still "
                     "active. Call model.eval() before computing validation results (and model.train() "
                     "again before the next training step)."]
         loss, acc = values[0]
-        if abs(loss - want_loss) > 1e-4:
+        if not _close(loss, want_loss, 1e-4):
             return [f"the loss should be the mean cross-entropy of the model's logits in evaluation "
                     f"mode ({want_loss:.4f}); yours is {loss:.4f}. Use nn.CrossEntropyLoss() on the raw "
                     "logits (no softmax first), after model.eval()."]
         if abs(acc - 100 * want_acc) < 1e-4 and want_acc > 0:
             return ["give the accuracy as a share between 0 and 1, not a percentage."]
-        if abs(acc - want_acc) > 1e-6:
+        if not _close(acc, want_acc, 1e-6):
             return [f"the accuracy is the share of sequences whose largest logit is the true class "
                     f"((logits.argmax(1) == labels).float().mean()): {want_acc:.4f}, not {acc:.4f}."]
         if got["grad_left"]:
@@ -152,7 +230,9 @@ def stopping_cases(seed, kind):
     return cases
 
 
-def _drive_stopper(cls, patience, min_delta, values, stop_at_true):
+def _drive_stopper(cls, patience, min_delta, values, restore, fields):
+    """Kernel side: feed every one of ``values`` to a new stopper (what it answers does not change the
+    run, so the run is the same for every stopper), then ``restore`` if asked; keep only ``fields``."""
     torch.manual_seed(0)
     model = nn.Linear(3, 2)
     stopper = cls(patience, min_delta=min_delta)
@@ -165,13 +245,12 @@ def _drive_stopper(cls, patience, min_delta, values, stop_at_true):
         returns.append(to_plain(bool(answer)) if isinstance(answer, (bool, np.bool_)) else to_plain(answer))
         bests.append(to_plain(getattr(stopper, "best", None)))
         best_epochs.append(to_plain(getattr(stopper, "best_epoch", None)))
-        if stop_at_true and isinstance(answer, (bool, np.bool_)) and answer:
-            break
     restored = None
-    if stop_at_true:
+    if restore:
         stopper.restore(model)
         restored = [float(model.weight.detach()[0, 0]), float(model.bias.detach()[0])]
-    return {"returns": returns, "bests": bests, "best_epochs": best_epochs, "restored": restored}
+    run = {"returns": returns, "bests": bests, "best_epochs": best_epochs, "restored": restored}
+    return {key: run[key] for key in fields}
 
 
 class EarlyStoppingPatience(Check):
@@ -180,13 +259,20 @@ class EarlyStoppingPatience(Check):
 
     name = "early_stopping"
     kind = "patience"
+    fields = ("returns",)           # what this check judges, and so all its probe sends back
 
     def probe(self, cls, seed=0, **kw):
-        return {"runs": [_drive_stopper(cls, c["patience"], c["min_delta"], c["values"], False)
+        return {"runs": [_drive_stopper(cls, c["patience"], c["min_delta"], c["values"],
+                                        "restored" in self.fields, self.fields)
                          for c in stopping_cases(seed, self.kind)]}
 
+    def result(self, seed=0, **kw):
+        # one entry per validation loss of each case
+        return Record(runs=PerCase(Record({key: Cases(Value(), len(c["values"])) for key in self.fields})
+                                   for c in stopping_cases(seed, self.kind)))
+
     def judge(self, got, seed=0, **kw):
-        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"], strict=True):
             trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
             head = f"with patience={case['patience']} and validation losses {case['values']}"
             bad = [r for r in run["returns"] if not isinstance(r, bool)]
@@ -221,16 +307,17 @@ class EarlyStoppingMinDelta(EarlyStoppingPatience):
 
     name = "early_stopping_min_delta"
     kind = "min_delta"
+    fields = ("bests", "best_epochs")
 
     def judge(self, got, seed=0, **kw):
-        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"], strict=True):
             trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
             for epoch, ((_, best, best_epoch), mine, mine_epoch) in enumerate(
-                    zip(trace, run["bests"], run["best_epochs"]), 1):
+                    zip(trace, run["bests"], run["best_epochs"], strict=True), 1):
                 if _number(mine) is None or _number(mine_epoch) is None:
                     return ["keep the best validation loss so far in self.best and its epoch (counted "
                             f"from 1) in self.best_epoch; got best={mine!r}, best_epoch={mine_epoch!r}."]
-                if mine_epoch != best_epoch or abs(mine - best) > 1e-9:
+                if not (_equal(mine_epoch, best_epoch) and _close(mine, best, 1e-9)):
                     value = case["values"][epoch - 1]
                     prev = trace[epoch - 2][1] if epoch > 1 else float("inf")
                     if mine_epoch == epoch and value >= prev - case["min_delta"]:
@@ -247,19 +334,20 @@ class EarlyStoppingMinDelta(EarlyStoppingPatience):
 
 
 class EarlyStoppingRestore(EarlyStoppingPatience):
-    """After stopping, ``restore(model)`` puts the best epoch's weights back."""
+    """After training, ``restore(model)`` puts the best epoch's weights back (the stopper sees the whole
+    curve, so when it says stop is not judged here: that is the patience check's job)."""
 
     name = "early_stopping_restore"
     kind = "patience"
+    fields = ("restored",)
 
-    def probe(self, cls, seed=0, **kw):
-        return {"runs": [_drive_stopper(cls, c["patience"], c["min_delta"], c["values"], True)
-                         for c in stopping_cases(seed, self.kind)]}
+    def result(self, seed=0, **kw):
+        return Record(runs=Cases(Record(restored=ListOf(Float(), n=2)), len(stopping_cases(seed, self.kind))))
 
     def judge(self, got, seed=0, **kw):
-        for case, run in zip(stopping_cases(seed, self.kind), got["runs"]):
-            last = len(run["returns"])
-            best_epoch = reference_stopping(case["values"][:last], case["patience"])[-1][2]
+        for case, run in zip(stopping_cases(seed, self.kind), got["runs"], strict=True):
+            last = len(case["values"])
+            best_epoch = reference_stopping(case["values"], case["patience"])[-1][2]
             restored = run["restored"]
             if restored == [best_epoch, -best_epoch]:
                 continue
@@ -317,17 +405,20 @@ class _SpyStopper:
 def reference_fit(model, data, epochs, lr):
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    history = {"train_loss": [], "train_loss_in_step": [], "val_loss": [], "val_acc": [], "train_acc": []}
+    history = {"train_loss": [], "train_loss_in_step": [], "val_loss": [], "val_acc": [], "train_acc": [],
+               "train_acc_in_step": []}
     for _ in range(epochs):
         model.train()
         optimiser.zero_grad()
-        loss = loss_fn(model(data["x_train"]), data["y_train"])
+        logits = model(data["x_train"])
+        loss = loss_fn(logits, data["y_train"])
         loss.backward()
         optimiser.step()
         model.eval()
         with torch.no_grad():
             train_logits, val_logits = model(data["x_train"]), model(data["x_val"])
         history["train_loss_in_step"].append(loss.item())
+        history["train_acc_in_step"].append((logits.argmax(1) == data["y_train"]).float().mean().item())
         history["train_loss"].append(loss_fn(train_logits, data["y_train"]).item())
         history["train_acc"].append((train_logits.argmax(1) == data["y_train"]).float().mean().item())
         history["val_loss"].append(loss_fn(val_logits, data["y_val"]).item())
@@ -335,9 +426,22 @@ def reference_fit(model, data, epochs, lr):
     return history
 
 
-def _history_problem(history, n):
+HISTORY_FIELDS = ("train_loss", "val_loss", "train_acc", "val_acc", "best_epoch")
+# fit's return value, as the probe reads it: the fields the exercise names (those present), or the
+# type of what came back instead of a dict
+HISTORY = OneOf(Record(optional={key: Value() for key in HISTORY_FIELDS}), Record(not_a_dict=Str(200)))
+
+
+def _history(history) -> dict:
+    """Kernel side: the named fields of the history fit returned."""
     if not isinstance(history, dict):
-        return f"fit should return the history dict, not {type_name(history)}."
+        return {"not_a_dict": type_name(to_plain(history))}
+    return {key: to_plain(history[key]) for key in HISTORY_FIELDS if key in history}
+
+
+def _history_problem(history, n):
+    if "not_a_dict" in history:
+        return f"fit should return the history dict, not {history['not_a_dict']}."
     for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
         values = history.get(key)
         if not isinstance(values, list) or any(_number(v) is None for v in values):
@@ -351,6 +455,29 @@ def _history_problem(history, n):
     return None
 
 
+def _epochs_problem(history, ref, lr):
+    """The first epoch whose numbers differ from the reference run's, as a message (or None)."""
+    for e in range(len(history["val_loss"])):
+        if not _close(history["val_loss"][e], ref["val_loss"][e], 1e-4):
+            return (f"epoch {e + 1}: validation loss {history['val_loss'][e]:.4f}, a reference run (Adam "
+                    f"with lr={lr}, one full-batch step per epoch, CrossEntropyLoss) gives "
+                    f"{ref['val_loss'][e]:.4f}. Check optimiser.zero_grad() before backward(), one "
+                    "optimiser.step() per epoch, and that you evaluate after the step.")
+        if not any(_close(history["train_loss"][e], ref[k][e], 1e-4)
+                   for k in ("train_loss", "train_loss_in_step")):
+            return (f"epoch {e + 1}: training loss {history['train_loss'][e]:.4f} is neither the loss of "
+                    f"the training step ({ref['train_loss_in_step'][e]:.4f}) nor evaluate() on the "
+                    f"training data after it ({ref['train_loss'][e]:.4f}).")
+        if not _close(history["val_acc"][e], ref["val_acc"][e], 1e-6):
+            return (f"epoch {e + 1}: validation accuracy {history['val_acc'][e]:.4f}, expected "
+                    f"{ref['val_acc'][e]:.4f}.")
+        if not any(_close(history["train_acc"][e], ref[k][e], 1e-6)
+                   for k in ("train_acc", "train_acc_in_step")):
+            return (f"epoch {e + 1}: training accuracy {history['train_acc'][e]:.4f}, expected "
+                    f"{ref['train_acc'][e]:.4f} (evaluate() on the training data after the step).")
+    return None
+
+
 class Fit(Check):
     """The training loop: full-batch Adam, evaluation after each step, early stopping, restore."""
 
@@ -358,14 +485,20 @@ class Fit(Check):
 
     def probe(self, fn, seed=0, epochs=8, stop_after=5, best_epoch=2, **kw):
         model, data, lr = fit_case(seed)
-        plain = to_plain(_silently(fn, model, data, epochs=epochs, lr=lr, stopper=None, seed=0,
+        plain = _history(_silently(fn, model, data, epochs=epochs, lr=lr, stopper=None, seed=0,
                                    progress=False)[0])
         model, data, lr = fit_case(seed)
         spy = _SpyStopper(stop_after, best_epoch)
-        stopped = to_plain(_silently(fn, model, data, epochs=epochs + 10, lr=lr, stopper=spy, seed=0,
+        stopped = _history(_silently(fn, model, data, epochs=epochs + 10, lr=lr, stopper=spy, seed=0,
                                      progress=False)[0])
-        return {"plain": plain, "stopped": stopped, "spy_values": spy.values, "spy_model": spy.got_model,
+        return {"plain": plain, "stopped": stopped,
+                "spy_steps": [{"value": v, "model": m} for v, m in zip(spy.values, spy.got_model)],
                 "spy_restored": spy.restored_after}
+
+    def result(self, **kw):
+        return Record(plain=HISTORY, stopped=HISTORY,
+                      spy_steps=ListOf(Record(value=Float(), model=Bool())),
+                      spy_restored=ListOf(Int(0)))
 
     def judge(self, got, seed=0, epochs=8, stop_after=5, best_epoch=2, **kw):
         model, data, lr = fit_case(seed)
@@ -374,30 +507,20 @@ class Fit(Check):
         problem = _history_problem(plain, epochs)
         if problem:
             return [f"without a stopper, {problem}"]
-        if plain["best_epoch"] != epochs:
+        if not _equal(plain["best_epoch"], epochs):
             return [f"without a stopper the model keeps its last weights: history['best_epoch'] should be "
                     f"{epochs}, not {plain['best_epoch']}."]
-        for e in range(epochs):
-            if abs(plain["val_loss"][e] - ref["val_loss"][e]) > 1e-4:
-                return [f"epoch {e + 1}: validation loss {plain['val_loss'][e]:.4f}, a reference run (Adam "
-                        f"with lr={lr}, one full-batch step per epoch, CrossEntropyLoss) gives "
-                        f"{ref['val_loss'][e]:.4f}. Check optimiser.zero_grad() before backward(), one "
-                        "optimiser.step() per epoch, and that you evaluate after the step."]
-            if not any(abs(plain["train_loss"][e] - ref[k][e]) < 1e-4
-                       for k in ("train_loss", "train_loss_in_step")):
-                return [f"epoch {e + 1}: training loss {plain['train_loss'][e]:.4f} is neither the loss of "
-                        f"the training step ({ref['train_loss_in_step'][e]:.4f}) nor evaluate() on the "
-                        f"training data after it ({ref['train_loss'][e]:.4f})."]
-            if abs(plain["val_acc"][e] - ref["val_acc"][e]) > 1e-6:
-                return [f"epoch {e + 1}: validation accuracy {plain['val_acc'][e]:.4f}, expected "
-                        f"{ref['val_acc'][e]:.4f}."]
-        values = got["spy_values"]
+        problem = _epochs_problem(plain, ref, lr)
+        if problem:
+            return [problem]
+        values = [step["value"] for step in got["spy_steps"]]
         if not values:
             return ["with a stopper, call stopper.step(val_loss, model) once per epoch; yours never did."]
-        problem = _history_problem(stopped, len(values)) if isinstance(stopped, dict) else None
-        if isinstance(stopped, dict) and len(stopped.get("val_loss", [])) != len(values):
-            return [f"the loop ran {len(stopped.get('val_loss', []))} epochs but called stopper.step "
+        ran = stopped.get("val_loss")
+        if isinstance(ran, list) and len(ran) != len(values):
+            return [f"the loop ran {len(ran)} epochs but called stopper.step "
                     f"{len(values)} times: call it exactly once per epoch."]
+        problem = _history_problem(stopped, len(values))
         if problem:
             return [f"with a stopper, {problem}"]
         if np.allclose(values, stopped["train_loss"], atol=1e-6) and not np.allclose(
@@ -408,7 +531,7 @@ class Fit(Check):
         if not np.allclose(values, stopped["val_loss"], atol=1e-6):
             return [f"stopper.step got {values[:3]}…, which is not the epoch's validation loss "
                     f"({stopped['val_loss'][:3]}…)."]
-        if not all(got["spy_model"]):
+        if not all(step["model"] for step in got["spy_steps"]):
             return ["pass the model too, stopper.step(val_loss, model), so the stopper can keep a copy of "
                     "the best weights."]
         if len(values) > stop_after:
@@ -416,12 +539,15 @@ class Fit(Check):
                     f"{len(values)}: break out of the loop as soon as it returns True."]
         if len(values) < stop_after:
             return [f"the loop stopped at epoch {len(values)} although stopper.step had not returned True."]
+        problem = _epochs_problem(stopped, ref, lr)
+        if problem:
+            return [f"with a stopper, {problem}"]
         if got["spy_restored"] != [stop_after]:
             return ["after the loop, call stopper.restore(model) once, so the model ends with the best "
                     "weights rather than those of the last epoch"
                     + (f" (restore was called {len(got['spy_restored'])} times)." if got["spy_restored"]
                        else ".")]
-        if stopped["best_epoch"] != best_epoch:
+        if not _equal(stopped["best_epoch"], best_epoch):
             return [f"with early stopping history['best_epoch'] should be stopper.best_epoch "
                     f"({best_epoch}), not {stopped['best_epoch']}."]
         return []
@@ -444,13 +570,26 @@ def regularized_cases(seed, n=3):
 
 
 def _reference_logits(case, state, x):
-    rnn = nn.RNN(case["input_size"], case["hidden_size"], num_layers=case["num_layers"], batch_first=True)
-    head = nn.Linear(case["hidden_size"], case["num_classes"])
-    rnn.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("rnn.")})
-    head.load_state_dict({k[5:]: torch.as_tensor(v) for k, v in state.items() if k.startswith("head.")})
+    """head(output[:, -1]), head(output[:, 0]) and head(h_n[0]) of the course's layers loaded with the
+    student's parameters, as float64 arrays; None when the parameters do not fit those layers."""
+    rnn = nn.RNN(case["input_size"], case["hidden_size"], num_layers=case["num_layers"], batch_first=True,
+                 dtype=torch.float64)
+    head = nn.Linear(case["hidden_size"], case["num_classes"], dtype=torch.float64)
+    try:
+        rnn.load_state_dict({k[4:]: torch.as_tensor(v, dtype=torch.float64)
+                             for k, v in state.items() if k.startswith("rnn.")})
+        head.load_state_dict({k[5:]: torch.as_tensor(v, dtype=torch.float64)
+                              for k, v in state.items() if k.startswith("head.")})
+    except RuntimeError:
+        return None
     with torch.no_grad():
-        output, h_n = rnn(x)
-        return {"last": head(output[:, -1]), "first": head(output[:, 0]), "h_n[0]": head(h_n[0])}
+        output, h_n = rnn(x.to(torch.float64))
+        return {"last": head(output[:, -1]).numpy(), "first": head(output[:, 0]).numpy(),
+                "h_n[0]": head(h_n[0]).numpy()}
+
+
+def _allclose(a, b, atol):
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=atol))
 
 
 class RegularizedRNNCheck(Check):
@@ -463,23 +602,27 @@ class RegularizedRNNCheck(Check):
         for i, case in enumerate(regularized_cases(seed)):
             torch.manual_seed(i)
             model, caught = _silently(cls, **case)
-            entry = {"warnings": caught, "type": type_name(to_plain(model))}
+            entry = {"warnings": caught}
             for part in ("rnn", "dropout", "head"):
-                entry[part] = layer_config(getattr(model, part, None))
-            entry["dropout_p"] = to_plain(getattr(getattr(model, "dropout", None), "p", None))
+                entry[part] = module_config(getattr(model, part, None))
             x = torch.randn(5, 7, case["input_size"], generator=torch.Generator().manual_seed(i))
             model.eval()
             with torch.no_grad():
-                entry["eval_out"] = to_plain(_silently(model, x)[0])
-                entry["eval_again"] = to_plain(_silently(model, x)[0])
+                entry["eval_out"] = _logits(_silently(model, x)[0])
                 model.train()
-                entry["train_out"] = to_plain(_silently(model, x)[0])
-            entry["state"] = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+                entry["train_out"] = _logits(_silently(model, x)[0])
+            entry["state"] = {k: p.detach().cpu().numpy().astype(np.float64)
+                              for k, p in model.named_parameters()}
             results.append(entry)
         return {"results": results}
 
+    def result(self, **kw):
+        return Record(results=Cases(Record(warnings=ListOf(Str(), max_len=100), rnn=CONFIG, dropout=CONFIG,
+                                           head=CONFIG, eval_out=LOGITS, train_out=LOGITS,
+                                           state=models.ParamDict()), 3))
+
     def judge(self, got, seed=0, **kw):
-        for i, (case, e) in enumerate(zip(regularized_cases(seed), got["results"])):
+        for i, (case, e) in enumerate(zip(regularized_cases(seed), got["results"], strict=True)):
             call = ("RegularizedRNN({input_size}, {hidden_size}, {num_classes}, num_layers={num_layers}, "
                     "dropout={dropout})").format(**case)
             rnn, head = e["rnn"], e["head"]
@@ -487,7 +630,7 @@ class RegularizedRNNCheck(Check):
                 return [f"{call}: keep the layers in self.rnn (nn.RNN), self.dropout (nn.Dropout) and "
                         f"self.head (nn.Linear); found {rnn['type']}, {e['dropout']['type']}, "
                         f"{head['type']}."]
-            if rnn.get("num_layers") == 1 and rnn.get("dropout", 0) > 0:
+            if _equal(rnn.get("num_layers"), 1) and (_number(rnn.get("dropout")) or 0) > 0:
                 warned = next((w for w in e["warnings"] if "dropout" in w), None)
                 return [f"{call}: your nn.RNN has num_layers=1 with dropout={rnn['dropout']}. nn.RNN "
                         "applies its dropout *between* stacked layers only, so with one layer it does "
@@ -495,36 +638,50 @@ class RegularizedRNNCheck(Check):
                                      else "") + ". Pass num_layers on to nn.RNN."]
             for key, want in (("input_size", case["input_size"]), ("hidden_size", case["hidden_size"]),
                               ("num_layers", case["num_layers"]), ("dropout", case["dropout"]),
-                              ("batch_first", True)):
-                if rnn.get(key) != want:
+                              ("batch_first", True), ("nonlinearity", "tanh"), ("bias", True),
+                              ("bidirectional", False)):
+                if not _equal(rnn.get(key), want):
                     return [f"{call}: the nn.RNN has {key}={rnn.get(key)!r}, it needs {want!r}."]
-            if e["dropout_p"] != case["dropout"]:
+            if not _equal(e["dropout"].get("p"), case["dropout"]):
                 return [f"{call}: the nn.Dropout after the RNN should drop with p={case['dropout']}, "
-                        f"not {e['dropout_p']}."]
-            if (head["in_features"], head["out_features"]) != (case["hidden_size"], case["num_classes"]):
+                        f"not {e['dropout'].get('p')}."]
+            if not (_equal(head.get("in_features"), case["hidden_size"])
+                    and _equal(head.get("out_features"), case["num_classes"])):
                 return [f"{call}: the head maps hidden_size → num_classes, nn.Linear({case['hidden_size']}, "
-                        f"{case['num_classes']}); yours is nn.Linear({head['in_features']}, "
-                        f"{head['out_features']})."]
+                        f"{case['num_classes']}); yours is nn.Linear({head.get('in_features')}, "
+                        f"{head.get('out_features')})."]
+            if head.get("bias") is not True:
+                return [f"{call}: keep the head's bias: nn.Linear({case['hidden_size']}, "
+                        f"{case['num_classes']})."]
             x = torch.randn(5, 7, case["input_size"], generator=torch.Generator().manual_seed(i))
             ref = _reference_logits(case, e["state"], x)
+            if ref is None:
+                return [f"{call}: the model's parameters do not fit an nn.RNN and an nn.Linear of these "
+                        "sizes; keep only self.rnn, self.dropout and self.head."]
             out = e["eval_out"]
-            if not (isinstance(out, dict) and out.get("__tensor__")):
-                return [f"{call}: forward should return the logits tensor, not {type_name(out)}."]
-            out = torch.as_tensor(out["data"])
+            if not isinstance(out, np.ndarray):
+                return [f"{call}: forward should return the logits tensor, not {out['returned']}."]
             if tuple(out.shape) != (5, case["num_classes"]):
                 return [f"{call}: on a batch of shape (5, 7, {case['input_size']}) forward should return "
                         f"(5, {case['num_classes']}) logits, not {tuple(out.shape)}."]
-            if not torch.allclose(out, ref["last"], atol=1e-5):
-                if torch.allclose(out, ref["first"], atol=1e-5):
+            if not _allclose(out, ref["last"], 1e-5):
+                if _allclose(out, ref["first"], 1e-5):
                     return [f"{call}: you classify from output[:, 0], the first time step. The data is "
                             "left-padded, so the last step output[:, -1] is the one that has read the "
                             "whole utterance."]
-                if torch.allclose(out, ref["h_n[0]"], atol=1e-5):
+                if _allclose(out, ref["h_n[0]"], 1e-5):
                     return [f"{call}: h_n[0] is the state of the *first* layer; read the top layer: "
                             "output[:, -1] (or h_n[-1])."]
                 return [f"{call}: in eval mode the logits should be head(output[:, -1]) of the RNN's "
                         "output; yours differ."]
-            if torch.allclose(torch.as_tensor(e["train_out"]["data"]), out, atol=1e-6):
+            train_out = e["train_out"]
+            if not isinstance(train_out, np.ndarray) or train_out.shape != out.shape:
+                what = train_out["returned"] if isinstance(train_out, dict) else f"shape {train_out.shape}"
+                return [f"{call}: in training mode forward should return logits of shape {out.shape} "
+                        f"too, not {what}."]
+            if not np.all(np.isfinite(train_out)):
+                return [f"{call}: in training mode the logits hold NaN or infinite values."]
+            if _allclose(train_out, out, 1e-6):
                 return [f"{call}: in training mode the output should change with dropout; yours is the "
                         "same as in eval mode. Apply self.dropout to output[:, -1] in forward."]
         return []
@@ -618,9 +775,12 @@ class Diagnose(Check):
     def probe(self, fn, seed=0, **kw):
         return {"answers": [to_plain(fn(dict(h))) for _, h, _ in diagnose_cases(seed)]}
 
+    def result(self, seed=0, **kw):
+        return Record(answers=Cases(Value(), len(diagnose_cases(seed))))
+
     def judge(self, got, seed=0, **kw):
-        for (kind, h, verdict), answer in zip(diagnose_cases(seed), got["answers"]):
-            if answer not in ("overfitting", "underfitting", "good fit"):
+        for (kind, h, verdict), answer in zip(diagnose_cases(seed), got["answers"], strict=True):
+            if not isinstance(answer, str) or answer not in ("overfitting", "underfitting", "good fit"):
                 return [f'return one of "overfitting", "underfitting", "good fit"; got {answer!r}.']
             if answer != verdict:
                 k = h.get("best_epoch", len(h["val_loss"]))
@@ -674,31 +834,46 @@ class SwapLayer(Check):
             conf = {k: v for k, v in case.items() if k != "kind"}
             model = _Holder(**conf)
             head = model.head
-            new, caught = _silently(fn, model, case["kind"])
-            entry = {"returned": type_name(to_plain(new)), "warnings": caught}
-            if isinstance(new, nn.Module):
-                entry["rnn"] = layer_config(getattr(new, "rnn", None))
-                entry["same_head"] = getattr(new, "head", None) is head
-                try:
-                    x = torch.randn(4, 6, case["input_size"])
-                    with torch.no_grad():
-                        entry["out_shape"] = list(_silently(new, x)[0].shape)
-                except Exception as exc:
-                    entry["error"] = f"{type(exc).__name__}: {exc}"
+            new = _silently(fn, model, case["kind"])[0]
+            if not isinstance(new, nn.Module):
+                results.append({"returned": type_name(to_plain(new))})
+                continue
+            entry = {"rnn": module_config(getattr(new, "rnn", None)),
+                     "same_head": getattr(new, "head", None) is head}
+            try:
+                x = torch.randn(4, 6, case["input_size"])
+                with torch.no_grad():
+                    entry["out_shape"] = [int(n) for n in _silently(new, x)[0].shape]
+            except Exception as exc:
+                entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
             results.append(entry)
         return {"results": results}
 
+    def result(self, seed=0, **kw):
+        model = dict(rnn=CONFIG, same_head=Bool())
+        entry = OneOf(Record(returned=Str(200)),
+                      Record(model, out_shape=ListOf(Int(0), max_len=16)),
+                      Record(model, error=Str(600)))
+        return Record(results=Cases(entry, len(swap_cases(seed))))
+
     def judge(self, got, seed=0, **kw):
-        for case, e in zip(swap_cases(seed), got["results"]):
+        for case, e in zip(swap_cases(seed), got["results"], strict=True):
             call = f"swap_recurrent_layer(model, {case['kind']!r})"
-            if "rnn" not in e or e["rnn"]["type"] == "NoneType":
+            if "returned" in e:
                 return [f"{call} should return the model (with its new layer), not {e['returned']}."]
             rnn = e["rnn"]
+            if rnn["type"] == "NoneType":
+                return [f"{call} should return the model (with its new layer in model.rnn); the module "
+                        "it returned has no .rnn."]
             if rnn["type"] != case["kind"]:
                 return [f"{call}: model.rnn is an nn.{rnn['type']}; it should be a new nn.{case['kind']}."]
-            for key in ("input_size", "hidden_size", "num_layers", "dropout", "batch_first"):
-                want = True if key == "batch_first" else case[key]
-                if rnn.get(key) != want:
+            keep = [(key, True if key == "batch_first" else case[key])
+                    for key in ("input_size", "hidden_size", "num_layers", "dropout", "batch_first")]
+            keep += [("bias", True), ("bidirectional", False)]
+            if case["kind"] == "RNN":
+                keep.append(("nonlinearity", "tanh"))
+            for key, want in keep:
+                if not _equal(rnn.get(key), want):
                     return [f"{call}: the new layer must keep the old one's settings; {key} is "
                             f"{rnn.get(key)!r}, the old layer had {want!r} (read them from model.rnn)."]
             if not e["same_head"]:
@@ -716,22 +891,32 @@ class SwapLayer(Check):
 
 # -- the final model ----------------------------------------------------------------------------------
 
+PROBE_SEQUENCES = 16  # the final model's scores on the first validation sequences tie it to its weights
+
+
+def _probe_inputs(label_noise, noise_seed):
+    from course.experiments import load_task
+
+    data = load_task(label_noise, noise_seed)
+    return data, data["x_val"][:PROBE_SEQUENCES]
+
+
 class FinalModel(Check):
-    """The student's trained model: the seed's targets on train/validation, and (hidden) held-out."""
+    """The student's trained model: the seed's targets on train/validation, and (hidden) held-out.
+
+    The probe sends the model's parameters (and its scores on a few validation sequences); the parent
+    rebuilds it and measures every accuracy itself, so no prediction from the kernel is trusted."""
 
     name = "overfit_final_model"
 
     def probe(self, model, label_noise=0.2, noise_seed=0, **kw):
-        from course.experiments import load_task
+        _, x = _probe_inputs(label_noise, noise_seed)
+        return _silently(models.describe, model, x)[0]
 
-        data = load_task(label_noise, noise_seed)
-        model.eval()
-        out = {}
-        with torch.no_grad():
-            for part in ("train", "val", "heldout"):
-                logits = _silently(model, data[f"x_{part}"])[0]
-                out[part] = [int(v) for v in logits.argmax(1)]
-        return out
+    def result(self, **kw):
+        from course.data import JAPANESE_VOWELS_CLASSES
+
+        return models.result_spec(PROBE_SEQUENCES, JAPANESE_VOWELS_CLASSES)
 
     def judge(self, got, label_noise=0.2, noise_seed=0, min_val=0.85, max_train=0.92, heldout_min=None,
               **kw):
@@ -755,24 +940,34 @@ class FinalModel(Check):
                             "generalise: prefer the simpler, more regularised setting.")
         return problems
 
-    def passed(self, got, label_noise=0.2, noise_seed=0, heldout_min=None, **kw):
+    def passed(self, got, label_noise=0.2, noise_seed=0, min_val=0.85, max_train=0.92, heldout_min=None,
+               **kw):
         acc = final_accuracies(got, label_noise, noise_seed)
-        text = f"training {acc['train']:.1%} (< 92 %), validation {acc['val']:.1%} (≥ 85 %)"
+        text = (f"training {acc['train']:.1%} (< {_percent(max_train)}), validation {acc['val']:.1%} "
+                f"(≥ {_percent(min_val)})")
         if heldout_min is not None:
             text += f", held-out {acc['heldout']:.1%} (≥ {heldout_min:.0%})"
         return text + "."
 
 
-def final_accuracies(got, label_noise, noise_seed):
-    """Accuracies of the returned predictions, or the message saying why they cannot be scored."""
-    from course.experiments import load_task, split_test
+def _percent(share) -> str:
+    """0.92 -> "92 %" (as the notebook writes the targets)."""
+    return f"{100 * share:g} %"
 
-    data = load_task(label_noise, noise_seed)
+
+def final_accuracies(got, label_noise, noise_seed):
+    """Train / val / held-out accuracies of the model the probe described, measured here from its
+    parameters; or the message saying why it cannot be scored."""
+    from course.experiments import split_test
+
+    model, why = models.rebuild(got)
+    if model is None:
+        return why
+    data, x = _probe_inputs(label_noise, noise_seed)
+    problem = models.same_model(model, x, got["scores"])
+    if problem:
+        return problem
     y_heldout = split_test()[3]
-    acc = {}
-    for part, labels in (("train", data["y_train"]), ("val", data["y_val"]), ("heldout", y_heldout)):
-        pred = got[part]
-        if len(pred) != len(labels):
-            return f"the model gave {len(pred)} predictions for {len(labels)} {part} sequences."
-        acc[part] = float(np.mean(np.array(pred) == labels.numpy()))
-    return acc
+    return {"train": models.accuracy(model, data["x_train"], data["y_train"]),
+            "val": models.accuracy(model, data["x_val"], data["y_val"]),
+            "heldout": models.accuracy(model, data["x_heldout"], y_heldout)}
