@@ -130,7 +130,7 @@ MISTAKES = {
     "cell_calls_torch_gru_cell": ("gru_cell", """
 def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
     return torch.gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
-""", {"test_gru_cell"}),
+""", CELL_AND_FORWARD),  # gru_forward reaches torch.gru_cell through it: no credit there either
     # --- gru_forward ---------------------------------------------------------------------------
     "forward_calls_module": ("gru_forward", """
 def gru_forward(gru, x, h0=None):

@@ -10,6 +10,7 @@ from torch import nn
 
 from course import checks, gates, packing
 from course.checks import gru as gru_checks
+from course.checks.rules import Program
 
 
 def silent(fn, *args, **kw):
@@ -84,7 +85,7 @@ def test_padding_only_model_reads_the_right_step():
     torch.testing.assert_close(batch[1], alone[0])
 
 
-# -- checks/gru.py: reference, mistakes and the static scan ----------------------------------------
+# -- checks/gru.py: reference, mistakes and the source rules ----------------------------------------
 def test_gru_step_matches_grucell_and_every_mistake_differs():
     case = gru_checks.gru_cell_cases(3, 1)[0]
     x, h, W_ih, W_hh, b_ih, b_hh = gru_checks.gru_cell_inputs(case)
@@ -129,18 +130,28 @@ def test_forward_cases_cover_the_issue_list():
                 c["num_layers"] == 1
 
 
-@pytest.mark.parametrize("source, flagged", [
-    ("def f(gru, x, h0=None):\n    return gru(x, h0)", True),
-    ("def f(gru, x, h0=None):\n    return nn.GRU.forward(gru, x)", True),
-    ("def f(gru, x, h0=None):\n    return torch._VF.gru(x)", True),
-    ("def f(gru, x, h0=None):\n    return torch.gru(x, h0)", True),
-    ("def f(x, h, a, b, c, d):\n    return torch.gru_cell(x, h, a, b, c, d)", True),
-    ("def f(x, h, a, b, c, d):\n    return nn.GRUCell(3, 4)(x, h)", True),
-    ("def f(gru, x, h0=None):\n    return gru_cell(x[0], h0, gru.weight_ih_l0, 1, 2, 3)", False),
-    ("def f(gru, x, h0=None):\n    return isinstance(gru, nn.GRU), gru.weight_ih_l0 @ x", False),
+OWN_CELL = "def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n    return h_prev"
+
+
+@pytest.mark.parametrize("answer, source, flagged", [
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return gru(x, h0)", True),
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return nn.GRU.forward(gru, x)", True),
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return torch._VF.gru(x)", True),
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return torch.gru(x, h0)", True),
+    ("gru_cell", "def gru_cell(x, h, a, b, c, d):\n    return torch.gru_cell(x, h, a, b, c, d)", True),
+    ("gru_cell", "def gru_cell(x, h, a, b, c, d):\n    return nn.GRUCell(3, 4)(x, h)", True),
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return gru_cell(x[0], h0, gru.weight_ih_l0, 1, 2, 3)",
+     False),
+    ("gru_forward", "def gru_forward(gru, x, h0=None):\n    return isinstance(gru, nn.GRU), gru.weight_ih_l0 @ x",
+     False),
 ])
-def test_static_scan(source, flagged):
-    assert bool(gru_checks.forbidden_calls(source, ("gru",))) is flagged
+def test_source_rules(answer, source, flagged):
+    """The kernels are refused from the submission's source (rules.py), read by the trusted side."""
+    program = Program([("import torch\nfrom torch import nn", False), (OWN_CELL, True), (source, True)])
+    found = checks.REGISTRY[answer].scan(program, answer, seed=1)
+    assert bool(found) is flagged, found
+    if flagged:
+        assert "must do the arithmetic itself" in found[0]
 
 
 def test_forward_that_calls_the_module_is_refused_at_run_time():

@@ -178,9 +178,13 @@ def test_honest_forwards_have_no_finding(forward):
 
 def test_a_name_built_at_run_time_is_explained():
     found = scan("def rnn_forward(rnn, x, h0=None):\n"
-                 "    W = [getattr(rnn, f'{n}_l0') for n in ('weight_ih', 'weight_hh')]\n"
-                 "    return x @ W[0].T, None\n")
+                 "    step = getattr(torch, f'{rnn.mode.lower()}_cell')\n"
+                 "    return step(x), None\n")
     assert len(found) == 1 and "the grader cannot read it" in found[0]
+    # on the module handed in (which refuses to run) a looked-up name is fine, as in assignment 05
+    assert scan("def rnn_forward(rnn, x, h0=None):\n"
+                "    W = [getattr(rnn, f'{n}_l0') for n in ('weight_ih', 'weight_hh')]\n"
+                "    return x @ W[0].T, None\n") == []
 
 
 def test_cell_shortcut_keeps_its_wording():

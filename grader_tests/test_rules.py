@@ -123,3 +123,18 @@ def test_a_local_that_shadows_a_notebook_name_is_not_that_name():
     # but a global the function really reads is followed
     cells.append(("def rnn_forward(module, x, h0=None):\n    return rnn(x)", True))
     assert Program(cells).reaches("rnn_forward", RNN_KERNELS, module_param=True)
+
+
+@pytest.mark.parametrize("hide", ["    _ = [helper for helper in ()]\n", "    def unused(helper):\n        pass\n",
+                                  "    f = lambda helper: 1\n"])
+def test_a_nested_scope_does_not_hide_a_global_helper(hide):
+    from course.checks.rules import RNN_KERNELS
+    cells = [(SETUP, False), ("def helper(m, x):\n    return torch.rnn_tanh(x)", True),
+             ("def rnn_forward(rnn, x, h0=None):\n" + hide + "    return helper(rnn, x)", True)]
+    assert Program(cells).reaches("rnn_forward", RNN_KERNELS)
+
+
+def test_a_parameter_named_like_a_kernel_is_not_the_kernel():
+    from course.checks.rules import GRU_KERNELS
+    cells = [("def gru_forward(gru, x, h0=None):\n    return x @ gru.weight_ih_l0.T", True)]
+    assert Program(cells).reaches("gru_forward", GRU_KERNELS, module_param=True) == []

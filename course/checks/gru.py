@@ -1,24 +1,27 @@
 """Checks for assignment 05, "Inside the GRU, and sequences of different lengths".
 
 Every check here follows core.py: the probe only calls the student's object on inputs rebuilt from
-the literal kw and returns plain data; the judge rebuilds the same inputs, computes the reference with
-the real nn.GRU / nn.GRUCell / nn.LSTMCell / pack_padded_sequence, and names the mistake it sees.
-For gru_cell and lstm_cell the judge also computes each classic mistake from the same inputs and
-names the one that matches the student's numbers.
+the literal kw and returns plain data; ``result`` states its exact shape; the judge rebuilds the same
+inputs, computes the reference with the real nn.GRU / nn.GRUCell / nn.LSTMCell / pack_padded_sequence,
+and names the mistake it sees. For gru_cell and lstm_cell the judge also computes each classic mistake
+from the same inputs and names the one that matches the student's numbers.
+
+What the student's *code* may use (no nn.GRU inside gru_forward, pack_padded_sequence in the packed
+classifier) is decided by ``scan`` from the submission's source (rules.py), never from the kernel.
 """
 from __future__ import annotations
 
 import ast
-import inspect
 import random
-import textwrap
 import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
-from .core import Check, to_plain, type_name
+from . import contract, rules
+from .contract import Bool, Cases, Mismatch, Nullable, OneOf, Record, Returned, Str
+from .core import Check, capture, to_plain, type_name
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -42,7 +45,75 @@ def _close(a, b, dtype):
 
 
 def _error(exc):
-    return {"__error__": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    """An exception of the student's code, as core.capture records it."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return {"error": f"{type(exc).__name__}: {text[:300]}"}
+
+
+def _detached(plain):
+    """A plain value (core.to_plain) with every tensor record marked requires_grad=False: the judges
+    never read it, so the probe sends one value only and a forged True is refused by ``Answer``."""
+    if isinstance(plain, dict) and plain.get("__tensor__") is True:
+        return dict(plain, requires_grad=False)
+    if isinstance(plain, dict):
+        return {k: _detached(v) for k, v in plain.items()}
+    if isinstance(plain, list):
+        return [_detached(v) for v in plain]
+    return plain
+
+
+def _plain(value):
+    return _detached(to_plain(value))
+
+
+def _call(fn, *args):
+    """core.capture under no_grad, tensors detached: {"value": ...} or {"error": "Type: message"}."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _detached(capture(fn, *args))
+
+
+NUMPY_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64, "int8": np.int8,
+                "int16": np.int16, "int32": np.int32, "int64": np.int64, "uint8": np.uint8,
+                "bool": np.bool_, "complex64": np.complex64, "complex128": np.complex128}
+
+
+class Answer(contract.Value):
+    """Whatever the student's code returned (contract.Value: judged on its merits), where a tensor
+    record is exactly what the probe sends: detached (requires_grad False) and with data of the dtype
+    it names."""
+
+    def check(self, value, path, depth):
+        if isinstance(value, dict) and "__tensor__" in value:
+            where = path or "the result"
+            if value.get("__tensor__") is not True or not isinstance(value.get("dtype"), str):
+                raise Mismatch(f"{where}: a malformed tensor record")
+            contract.Tensor().check(value, path, depth)
+            if value["requires_grad"] is not False:
+                raise Mismatch(f"{where}.requires_grad: the probe sends detached tensors")
+            want = NUMPY_DTYPES.get(value["dtype"])
+            if want is None or value["data"].dtype != np.dtype(want):
+                raise Mismatch(f"{where}: data of dtype {value['data'].dtype} for a "
+                               f"{value['dtype'][:20]} tensor")
+            return
+        super().check(value, path, depth)
+
+
+class PerCase(contract.Spec):
+    """A list with exactly one entry per case, entry i of the shape ``specs[i]`` (cases whose entries
+    differ, e.g. one logit vector per sequence of that batch)."""
+
+    def __init__(self, specs):
+        self.specs = list(specs)
+
+    def check(self, value, path, depth):
+        where = path or "the result"
+        if not isinstance(value, list):
+            raise Mismatch(f"{where}: expected a list, got {type(value).__name__}")
+        if len(value) != len(self.specs):
+            raise Mismatch(f"{where}: {len(value)} entries came back for {len(self.specs)} cases")
+        for i, (item, spec) in enumerate(zip(value, self.specs, strict=True)):
+            spec.check(item, f"{path}[{i}]", depth + 1)
 
 
 def _weight_hint(error_text):
@@ -52,47 +123,27 @@ def _weight_hint(error_text):
     return ""
 
 
-# Calls that do the recurrent work for you. A student's own helper named gru_cell is fine (a bare
-# name); torch.gru_cell, nn.GRU(...), module.forward(...), torch._VF are not.
-FORBIDDEN_ATTRS = {"GRU", "GRUCell", "gru", "gru_cell", "LSTM", "LSTMCell", "lstm", "lstm_cell",
-                   "RNN", "forward", "_VF"}
-FORBIDDEN_NAMES = {"GRU", "GRUCell", "LSTMCell", "_VF"}
+def _forbidden_message(found, what):
+    message = (f"{what} must do the arithmetic itself; it calls {', '.join(found)}, which runs "
+               "PyTorch's own recurrent kernel. Use only matrix products, sigmoid and tanh "
+               "(no credit for this cell until then).")
+    if any("cannot read" in f for f in found):
+        message += (" A name built at run time counts as a shortcut, because the grader cannot read "
+                    "it: spell the attribute out, e.g. getattr(gru, f\"weight_ih_l{k}\").")
+    return message
 
 
-def source_of(fn):
-    """The source text of a function (notebook cells are in linecache), or None."""
-    try:
-        return textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        return None
+class HandWritten(Check):
+    """A check whose answer must compute without PyTorch's recurrent kernels (``forbidden``)."""
 
+    what = ""
 
-def forbidden_calls(source: str, module_args=()) -> list[str]:
-    """Names of built-in recurrent kernels the source calls (static scan with ast)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "_VF":
-            found.append("torch._VF")
-        elif isinstance(node, ast.Name) and node.id == "_VF":
-            found.append("_VF")
-        elif isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRS:
-                found.append(f".{func.attr}(...)")
-            elif isinstance(func, ast.Name) and (func.id in FORBIDDEN_NAMES or func.id in module_args):
-                found.append(f"{func.id}(...)")
-    return sorted(set(found))
+    def scan(self, program, answer, **kw):
+        found = program.reaches(answer, self.forbidden, module_param=self.module_param)
+        return [self.shortcut_message(found)] if found else []
 
-
-def _first_arg(fn):
-    try:
-        return next(iter(inspect.signature(fn).parameters))
-    except (TypeError, ValueError, StopIteration):
-        return None
+    def shortcut_message(self, found):
+        return _forbidden_message(found, self.what or self.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,21 +239,17 @@ def _probe_cell(fn, cases, gates=3, lstm=False):
     results = []
     for case in cases:
         x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, gates)
-        try:
-            with torch.no_grad():
-                if lstm:
-                    c = gru_cell_inputs(dict(case, seed=case["seed"] + 1), gates)[1]
-                    out = fn(x.clone(), (h.clone(), c.clone()), W_ih.clone(), W_hh.clone(),
-                             b_ih.clone(), b_hh.clone())
-                else:
-                    out = fn(x.clone(), h.clone(), W_ih.clone(), W_hh.clone(), b_ih.clone(),
-                             b_hh.clone())
-            results.append(to_plain(out))
-        except NotImplementedError:
-            raise
-        except Exception as exc:
-            results.append(_error(exc))
-    return {"results": results, "source": source_of(fn)}
+        state = h.clone()
+        if lstm:
+            state = (state, gru_cell_inputs(dict(case, seed=case["seed"] + 1), gates)[1].clone())
+        results.append(_call(fn, x.clone(), state, W_ih.clone(), W_hh.clone(), b_ih.clone(),
+                             b_hh.clone()))
+    return {"results": results}
+
+
+def _cell_result(n):
+    """One core.capture record per case."""
+    return Record(results=Cases(Returned(Answer()), n))
 
 
 def _check_tensor(value, want_shape, dtype, what):
@@ -219,32 +266,25 @@ def _check_tensor(value, want_shape, dtype, what):
     return None
 
 
-def _forbidden_message(source, what, extra_args=()):
-    bad = forbidden_calls(source or "", extra_args)
-    if bad:
-        return (f"{what} must do the arithmetic itself; it calls {', '.join(bad)}, which runs "
-                "PyTorch's own recurrent kernel. Use only matrix products, sigmoid and tanh "
-                "(no credit for this cell until then).")
-    return None
-
-
-class GRUCellCheck(Check):
+class GRUCellCheck(HandWritten):
     """``gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh) -> h_t`` against nn.GRUCell."""
 
     name = "gru_cell"
+    forbidden = rules.GRU_KERNELS
 
     def probe(self, fn, seed=0, n=5, **kw):
         return _probe_cell(fn, gru_cell_cases(seed, n))
 
+    def result(self, seed=0, n=5, **kw):
+        return _cell_result(len(gru_cell_cases(seed, n)))
+
     def judge(self, got, seed=0, n=5, **kw):
-        bad = _forbidden_message(got.get("source"), "gru_cell")
-        if bad:
-            return [bad]
-        for case, value in zip(gru_cell_cases(seed, n), got["results"]):
+        for case, returned in zip(gru_cell_cases(seed, n), got["results"], strict=True):
             call = _cell_call(case)
-            if isinstance(value, dict) and "__error__" in value:
-                return [f"with {call} your gru_cell raised {value['__error__']}"
-                        f"{_weight_hint(value['__error__'])}"]
+            if "error" in returned:
+                return [f"with {call} your gru_cell raised {returned['error']}"
+                        f"{_weight_hint(returned['error'])}"]
+            value = returned["value"]
             x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case)
             cell = nn.GRUCell(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
             with torch.no_grad():
@@ -371,13 +411,16 @@ def _describe(case):
     return ", ".join(parts)
 
 
-class GRUForward(Check):
+class GRUForward(HandWritten):
     """``gru_forward(gru, x, h0=None) -> (output, h_n)`` for any unidirectional nn.GRU.
 
-    kw: kind ("basic", "batch_first", "options", "deep"), seed, n.
+    kw: kind ("basic", "batch_first", "options", "deep"), seed, n. The module handed in is a
+    GRUWithoutForward; the source must not call it (module_param) nor reach a GRU kernel.
     """
 
     name = "gru_forward"
+    forbidden = rules.GRU_KERNELS
+    module_param = True
 
     def probe(self, fn, kind="basic", seed=0, n=4, **kw):
         results = []
@@ -389,41 +432,33 @@ class GRUForward(Check):
                     warnings.simplefilter("ignore")
                     out = fn(gru, x, h0) if h0 is not None else fn(gru, x)
                 if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                    results.append({"__error__": f"returned {type(out).__name__}, not a pair "
-                                                 "(output, h_n)"})
+                    results.append({"error": f"returned {type(out).__name__}, not a pair "
+                                             "(output, h_n)"})
                     continue
-                results.append({"output": to_plain(out[0]), "h_n": to_plain(out[1])})
+                results.append({"value": {"output": _plain(out[0]), "h_n": _plain(out[1])}})
             except NotImplementedError:
                 raise
             except _ModuleCalled:
-                results.append({"__called__": True})
+                results.append({"called": True})
             except Exception as exc:
                 results.append(_error(exc))
-        return {"results": results, "source": source_of(fn), "module_arg": _first_arg(fn)}
+        return {"results": results}
 
-    def scan(self, source, **kw):
-        try:
-            func = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef))
-            module_arg = (func.args.args[0].arg,) if func.args.args else ()
-        except (SyntaxError, StopIteration):
-            module_arg = ()
-        bad = _forbidden_message(source, "gru_forward", module_arg)
-        return [bad] if bad else []
+    def result(self, kind="basic", seed=0, n=4, **kw):
+        pair = Record(output=Answer(), h_n=Answer())
+        return Record(results=Cases(OneOf(Returned(pair), Record(called=Bool())),
+                                    len(gru_forward_cases(seed, kind, n))))
 
     def judge(self, got, kind="basic", seed=0, n=4, **kw):
-        module_arg = (got.get("module_arg"),) if got.get("module_arg") else ()
-        bad = _forbidden_message(got.get("source"), "gru_forward", module_arg)
-        if bad:
-            return [bad]
         failures = []
-        for case, value in zip(gru_forward_cases(seed, kind, n), got["results"]):
+        for case, returned in zip(gru_forward_cases(seed, kind, n), got["results"], strict=True):
             call = _describe(case)
-            if value.get("__called__"):
+            if "called" in returned:
                 return [f"({call}) gru_forward called the module (gru(x) / gru.forward): that runs "
                         "PyTorch's kernel, not yours. Read gru.weight_ih_l0 etc. and loop over time "
                         "with your gru_cell (no credit for this cell until then)."]
-            if "__error__" in value:
-                msg = value["__error__"]
+            if "error" in returned:
+                msg = returned["error"]
                 hint = ""
                 if "bias_ih" in msg or "bias_hh" in msg or "NoneType" in msg:
                     hint = (" — with bias=False the module has no bias_ih_l0/bias_hh_l0 attributes: "
@@ -432,6 +467,7 @@ class GRUForward(Check):
                     hint = (" — layer k ≥ 1 reads the hidden_size outputs of layer k − 1 with its own "
                             "weights: getattr(gru, f\"weight_ih_l{k}\"), not weight_ih_l0.")
                 return [f"({call}) gru_forward raised {msg}{hint or _weight_hint(msg)}"]
+            value = returned["value"]
             gru = build_gru(case)
             x, h0 = gru_forward_inputs(case)
             with torch.no_grad():
@@ -507,15 +543,23 @@ class LastStep(Check):
 
     def probe(self, answer, **kw):
         output, last = answer
-        return {"output": to_plain(output), "last": to_plain(last)}
+        return {"output": _plain(output), "last": _plain(last)}
 
-    def judge(self, got, batch_first=False, **kw):
+    def result(self, **kw):
+        return Record(output=Answer(), last=Answer())
+
+    def judge(self, got, batch_first=False, shape=None, **kw):
+        """``shape`` (optional): the output's shape the exercise states, e.g. [5, 3, 20]."""
         out, last = _tensor_or_none(got["output"]), _tensor_or_none(got["last"])
         if out is None or last is None:
             return ["both the GRU output and your selection should be tensors."]
         o, l = out["data"], last["data"]
-        want = o[:, -1] if batch_first else o[-1]
         layout = "(batch, seq_len, hidden)" if batch_first else "(seq_len, batch, hidden)"
+        if o.ndim != 3 or 0 in o.shape or (shape is not None and tuple(o.shape) != tuple(shape)):
+            want_shape = tuple(shape) if shape is not None else layout
+            return [f"the GRU output should be a {want_shape} tensor, got shape {o.shape}: run the "
+                    "cells above again, in order."]
+        want = o[:, -1] if batch_first else o[-1]
         if l.shape == want.shape and np.array_equal(l, want):
             return []
         wrong = o[-1] if batch_first else o[:, -1]
@@ -572,20 +616,24 @@ class Collate(Check):
                 results.append(_error(exc))
                 continue
             if not (isinstance(out, (tuple, list)) and len(out) == 3):
-                results.append({"__error__": f"returned {type(out).__name__}, not a triple"})
+                results.append({"error": f"returned {type(out).__name__}, not a triple"})
                 continue
-            entry = {"padded": to_plain(out[0]), "lengths": to_plain(out[1]),
-                     "labels": to_plain(out[2])}
-            if isinstance(out[1], torch.Tensor):
-                entry["lengths_device"] = out[1].device.type
-            results.append(entry)
+            device = out[1].device.type if isinstance(out[1], torch.Tensor) else None
+            results.append({"value": {"padded": _plain(out[0]), "lengths": _plain(out[1]),
+                                      "labels": _plain(out[2]), "lengths_device": device}})
         return {"results": results}
 
+    def result(self, seed=0, n=3, **kw):
+        triple = Record(padded=Answer(), lengths=Answer(), labels=Answer(),
+                        lengths_device=Nullable(Str(40)))
+        return Record(results=Cases(Returned(triple), len(length_cases(seed, n))))
+
     def judge(self, got, seed=0, n=3, **kw):
-        for case, value in zip(length_cases(seed, n), got["results"]):
+        for case, returned in zip(length_cases(seed, n), got["results"], strict=True):
             call = f"a batch with lengths {case['lengths']}"
-            if "__error__" in value:
-                return [f"for {call}, collate raised {value['__error__']}"]
+            if "error" in returned:
+                return [f"for {call}, collate raised {returned['error']}"]
+            value = returned["value"]
             batch = collate_input(case)
             seqs = [s for s, _ in batch]
             want = nn.utils.rnn.pad_sequence(seqs, batch_first=True).numpy()
@@ -613,7 +661,7 @@ class Collate(Check):
             if lengths["dtype"] != "int64":
                 return [f"lengths is {lengths['dtype']}: pack_padded_sequence wants int64 lengths "
                         "(torch.tensor([...], dtype=torch.long))."]
-            if value.get("lengths_device", "cpu") != "cpu":
+            if value["lengths_device"] != "cpu":
                 return ["lengths must stay on the CPU, even when the data goes to a GPU."]
             if list(lengths["data"].reshape(-1)) != case["lengths"]:
                 return [f"lengths should be {case['lengths']} (in batch order, not sorted), "
@@ -659,22 +707,21 @@ class LastValid(Check):
         results = []
         for case in last_valid_cases(seed, n):
             out, lengths = last_valid_input(case)
-            try:
-                results.append(to_plain(fn(out.clone(), lengths.clone(), case["batch_first"])))
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                results.append(_error(exc))
+            results.append(_call(fn, out.clone(), lengths.clone(), case["batch_first"]))
         return {"results": results}
 
+    def result(self, seed=0, n=4, **kw):
+        return Record(results=Cases(Returned(Answer()), len(last_valid_cases(seed, n))))
+
     def judge(self, got, seed=0, n=4, **kw):
-        for case, value in zip(last_valid_cases(seed, n), got["results"]):
+        for case, returned in zip(last_valid_cases(seed, n), got["results"], strict=True):
             call = f"batch_first={case['batch_first']}, lengths {case['lengths']}"
-            if isinstance(value, dict) and "__error__" in value:
+            if "error" in returned:
                 hint = ""
-                if "out of bounds" in value["__error__"] or "out of range" in value["__error__"]:
+                if "out of bounds" in returned["error"] or "out of range" in returned["error"]:
                     hint = " — a sequence of length L ends at index L − 1."
-                return [f"({call}) last_valid raised {value['__error__']}{hint}"]
+                return [f"({call}) last_valid raised {returned['error']}{hint}"]
+            value = returned["value"]
             out, lengths = last_valid_input(case)
             bf = out if case["batch_first"] else out.transpose(0, 1)
             rows = torch.arange(case["batch"])
@@ -702,9 +749,16 @@ class LastValid(Check):
         return f"each sequence's last real step, on {n} batches (both layouts)."
 
 
+PACKING = ("forward never calls pack_padded_sequence: without packing the model reads padding (or "
+           "needs masking by hand), and this exercise is about packing. Pack the batch "
+           "(pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)) and "
+           "classify from h_n[-1].")
+
+
 class PackedClassifier(Check):
     """A classifier ``cls(num_features, hidden_size, num_classes)`` whose ``forward(padded, lengths)``
-    gives, for each sequence of a right-padded batch, the same logits as for that sequence alone."""
+    gives, for each sequence of a right-padded batch, the same logits as for that sequence alone.
+    Its code must use pack_padded_sequence (``scan``: read from the source)."""
 
     name = "gru_packed_classifier"
 
@@ -723,20 +777,35 @@ class PackedClassifier(Check):
                     warnings.simplefilter("ignore")
                     batch = model(padded, lengths)
                     alone = [model(s[None], torch.tensor([len(s)])) for s in seqs]
-                results.append({"batch": to_plain(batch), "alone": [to_plain(a) for a in alone]})
+                results.append({"value": {"batch": _plain(batch), "alone": [_plain(a) for a in alone]}})
             except NotImplementedError:
                 raise
             except Exception as exc:
                 results.append(_error(exc))
-        forward = getattr(cls, "forward", None)
-        return {"results": results, "source": source_of(forward) if forward else None}
+        return {"results": results}
+
+    def result(self, seed=0, n=2, **kw):
+        return Record(results=PerCase(
+            Returned(Record(batch=Answer(), alone=Cases(Answer(), len(case["lengths"]))))
+            for case in length_cases(seed, n)))
+
+    def scan(self, program, answer, **kw):
+        try:
+            roots = {n.id for n in ast.walk(ast.parse(answer, mode="eval")) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            roots = set()
+        if roots and not any(program.definitions(name) for name in roots):
+            # The class is in none of the cells read (a kernel that keeps no history, e.g. nbval):
+            # nothing to read. A submission cannot bind the name without a cell that defines it
+            # (exec, globals() and the like are tampering).
+            return []
+        return [] if program.uses(answer, "pack_padded_sequence") else [PACKING]
 
     def judge(self, got, seed=0, n=2, **kw):
-        source = got.get("source") or ""
-        for case, value in zip(length_cases(seed, n), got["results"]):
+        for case, returned in zip(length_cases(seed, n), got["results"], strict=True):
             call = f"a batch with lengths {case['lengths']} (not sorted)"
-            if "__error__" in value:
-                msg = value["__error__"]
+            if "error" in returned:
+                msg = returned["error"]
                 hint = ""
                 if "sorted" in msg:
                     hint = (" — lengths of a real batch are not sorted: pass enforce_sorted=False and "
@@ -744,22 +813,28 @@ class PackedClassifier(Check):
                 elif "lengths" in msg and ("int64" in msg or "CPU" in msg or "cpu" in msg):
                     hint = " — lengths must be a CPU int64 tensor."
                 return [f"for {call}, the model raised {msg}{hint}"]
+            value = returned["value"]
             batch = _tensor_or_none(value["batch"])
             want_shape = (len(case["lengths"]), case["classes"])
             if batch is None or tuple(batch["data"].shape) != want_shape:
                 shape = None if batch is None else tuple(batch["data"].shape)
                 return [f"for {call}, forward should return logits of shape (batch, num_classes) = "
                         f"{want_shape}, got {shape}."]
-            alone = np.concatenate([a["data"].reshape(1, -1) for a in value["alone"]])
+            alone = []
+            for a in value["alone"]:
+                one = _tensor_or_none(a)
+                if one is None or tuple(one["data"].shape) != (1, case["classes"]):
+                    shape = None if one is None else tuple(one["data"].shape)
+                    return [f"for a batch of one sequence, forward should return logits of shape "
+                            f"(1, num_classes) = (1, {case['classes']}), got {shape}."]
+                alone.append(one["data"])
+            alone = np.concatenate(alone)
             if not np.allclose(batch["data"], alone, rtol=1e-4, atol=1e-5):
                 diff = [i for i in range(len(alone))
                         if not np.allclose(batch["data"][i], alone[i], rtol=1e-4, atol=1e-5)]
                 return [f"for {call}, sequences {diff} get other logits in the batch than alone: the "
                         "model reads padding. Pack the batch (pack_padded_sequence(padded, lengths, "
                         "batch_first=True, enforce_sorted=False)) and classify from h_n[-1]."]
-        if "pack_padded_sequence" not in source:
-            return ["the logits are right, but this exercise is about packing: call "
-                    "pack_padded_sequence in forward."]
         return []
 
     def passed(self, got, n=2, **kw):
@@ -791,23 +866,26 @@ LSTM_MISTAKES = {
 }
 
 
-class LSTMCellCheck(Check):
+class LSTMCellCheck(HandWritten):
     """``lstm_cell(x_t, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h, c)`` against nn.LSTMCell."""
 
     name = "gru_lstm_cell"
+    what = "lstm_cell"
+    forbidden = rules.LSTM_KERNELS
 
     def probe(self, fn, seed=0, n=4, **kw):
         return _probe_cell(fn, gru_cell_cases(seed, n), gates=4, lstm=True)
 
+    def result(self, seed=0, n=4, **kw):
+        return _cell_result(len(gru_cell_cases(seed, n)))
+
     def judge(self, got, seed=0, n=4, **kw):
-        bad = _forbidden_message(got.get("source"), "lstm_cell")
-        if bad:
-            return [bad]
-        for case, value in zip(gru_cell_cases(seed, n), got["results"]):
+        for case, returned in zip(gru_cell_cases(seed, n), got["results"], strict=True):
             call = _cell_call(case)
-            if isinstance(value, dict) and "__error__" in value:
-                return [f"with {call} your lstm_cell raised {value['__error__']}"
-                        f"{_weight_hint(value['__error__'])}"]
+            if "error" in returned:
+                return [f"with {call} your lstm_cell raised {returned['error']}"
+                        f"{_weight_hint(returned['error'])}"]
+            value = returned["value"]
             if not (isinstance(value, list) and len(value) == 2):
                 return [f"lstm_cell should return a pair (h, c), got {type_name(value)}."]
             x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, 4)

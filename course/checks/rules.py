@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
+import weakref
 from dataclasses import dataclass, field
 
 # Names whose reference counts as "uses that kernel" when it is not the student's own definition.
@@ -178,48 +180,6 @@ def _exempt_positions(tree) -> set[int]:
     return exempt
 
 
-def _local_names(func) -> set[str]:
-    """Names bound inside a function, lambda or class (parameters, assignments, loop targets, inner
-    definitions and imports) that are not declared global: they never mean a notebook-level name."""
-    local, declared = set(), set()
-    for sub in ast.walk(func):
-        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            args = sub.args
-            local.update(a.arg for a in args.args + args.posonlyargs + args.kwonlyargs
-                         + [args.vararg, args.kwarg] if a is not None)
-            if sub is not func and not isinstance(sub, ast.Lambda):
-                local.add(sub.name)
-        elif isinstance(sub, ast.ClassDef) and sub is not func:
-            local.add(sub.name)
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-            local.add(sub.id)
-        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-            local.update((a.asname or a.name).split(".")[0] for a in sub.names)
-        elif isinstance(sub, ast.ExceptHandler) and sub.name:
-            local.add(sub.name)
-        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
-            declared.update(sub.names)
-    return local - declared
-
-
-def _global_names(node) -> set[str]:
-    """The notebook-level names a definition's code reads (a local that shadows one is not it)."""
-    loads = {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-        outer = set()  # decorators and default values are read in the enclosing scope
-        if not isinstance(node, ast.Lambda):
-            for dec in node.decorator_list:
-                outer |= {s.id for s in ast.walk(dec) if isinstance(s, ast.Name)}
-        if isinstance(node, ast.ClassDef):
-            for base in node.bases + [k.value for k in node.keywords]:
-                outer |= {s.id for s in ast.walk(base) if isinstance(s, ast.Name)}
-        else:
-            for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-                outer |= {s.id for s in ast.walk(default) if isinstance(s, ast.Name)}
-        return (loads - _local_names(node)) | outer
-    return loads
-
-
 def _literal_prefix(node) -> str | None:
     """The constant start of a string expression (f"weight_ih_l{k}" -> "weight_ih_l"), or None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -303,7 +263,7 @@ class Program:
         return found[-1:] if self.latest else found
 
     def closure(self, names) -> list[ast.AST]:
-        """Every definition reachable from ``names`` through the global names their code uses."""
+        """Every definition reachable from ``names`` through the names their code uses."""
         todo, seen, nodes = list(names), set(), []
         while todo:
             name = todo.pop()
@@ -313,11 +273,16 @@ class Program:
             for node, _ in self.definitions(name):
                 if id(node) in {id(n) for n in nodes}:
                     continue
-                nodes.append(node)
-                todo += [n for n in _global_names(node) if n not in seen]
+                nodes.append(node)  # (locals were renamed apart by scoped(): every name is global)
+                todo += [sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and sub.id not in seen]
         return nodes
 
     def reaches(self, answer: str, forbidden, module_param: bool = False, calls: bool = True) -> list[str]:
+        """What, reachable from the answer's names, uses one of ``forbidden``: see ``_reaches``. Names
+        local to a function, lambda or comprehension are first told apart from the notebook's own."""
+        return _scoped_reaches(self, answer, forbidden, module_param, calls)
+
+    def _reaches(self, answer: str, forbidden, module_param: bool = False, calls: bool = True) -> list[str]:
         """What, reachable from the answer's names, uses one of ``forbidden`` (attribute or imported
         names, string constants), calls ``.forward``/``.__call__``, calls the answer's first parameter
         (``module_param``: the module the exercise hands in), or looks a name up dynamically."""
@@ -365,6 +330,213 @@ class Program:
     def uses(self, answer: str, name: str) -> bool:
         """Whether code reachable from the answer mentions ``name`` (an attribute, name or import)."""
         return bool(self.reaches(answer, {name}, calls=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# What the answers may use, read from the submission's source (trusted)
+# ---------------------------------------------------------------------------------------------
+# Program.reaches follows every name an answer's code uses to the notebook's definitions of
+# it. Here the names local to a function (its parameters and variables, a lambda's or a
+# comprehension's) are first told apart from the notebook's globals: gru_forward's parameter `gru`
+# is the module handed in, not the `gru = nn.GRU(...)` of Part A, and a local `output` is not Part A's
+# output. They get a suffix no global has (removed again from the messages).
+LOCAL = "__local__"
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _params(args: ast.arguments) -> set[str]:
+    return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+            if a is not None}
+
+
+def _outer_parts(node) -> list:
+    """The parts of a def, lambda or class evaluated in the scope around it."""
+    parts = list(getattr(node, "decorator_list", []))
+    if isinstance(node, ast.ClassDef):
+        return parts + node.bases + [k.value for k in node.keywords]
+    args = node.args
+    parts += args.defaults + [d for d in args.kw_defaults if d is not None]
+    parts += [a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+              if a is not None and a.annotation is not None]
+    return parts + ([node.returns] if getattr(node, "returns", None) is not None else [])
+
+
+def _bindings(node, names: set, declared: set, in_comprehension=False) -> None:
+    """Names ``node`` binds in the current function scope (not in nested defs, lambdas, classes or
+    comprehensions, except a walrus there); ``global`` names go to ``declared``."""
+    if isinstance(node, _SCOPES):
+        if not isinstance(node, ast.Lambda):
+            names.add(node.name)
+        for part in _outer_parts(node):
+            _bindings(part, names, declared, in_comprehension)
+        return
+    if isinstance(node, _COMPREHENSIONS):
+        in_comprehension = True
+    if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+        names.add(node.target.id)
+    elif not in_comprehension:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, ast.Global):
+            declared.update(node.names)
+    for child in ast.iter_child_nodes(node):
+        _bindings(child, names, declared, in_comprehension)
+
+
+def _rename_args(args: ast.arguments, local: frozenset) -> None:
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None and a.arg in local:
+            a.arg += LOCAL
+
+
+def _localize(node, local: frozenset) -> None:
+    """Rename, in place, every name that refers to a function's (lambda's, comprehension's) own
+    variable; ``local``: such names visible here."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        for part in _outer_parts(node):
+            _localize(part, local)
+        names, declared = _params(node.args), set()
+        for stmt in (node.body if isinstance(node.body, list) else [node.body]):
+            _bindings(stmt, names, declared)
+        inner = frozenset((local - declared) | (names - declared))
+        _rename_args(node.args, inner)
+        for stmt in (node.body if isinstance(node.body, list) else [node.body]):
+            _localize(stmt, inner)
+        return
+    if isinstance(node, ast.ClassDef):  # a class body adds no scope its methods see
+        for part in _outer_parts(node):
+            _localize(part, local)
+        for stmt in node.body:
+            _localize(stmt, local)
+        return
+    if isinstance(node, _COMPREHENSIONS):
+        gens = node.generators
+        _localize(gens[0].iter, local)  # evaluated around the comprehension
+        targets = {n.id for g in gens for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        inner = frozenset(local | targets)
+        for i, gen in enumerate(gens):
+            _localize(gen.target, inner)
+            if i:
+                _localize(gen.iter, inner)
+            for cond in gen.ifs:
+                _localize(cond, inner)
+        for part in ([node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]):
+            _localize(part, inner)
+        return
+    if isinstance(node, ast.Name) and node.id in local:
+        node.id += LOCAL
+    elif isinstance(node, ast.ExceptHandler) and node.name in local:
+        node.name += LOCAL
+    elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name in local:
+        node.name += LOCAL
+    for child in ast.iter_child_nodes(node):
+        _localize(child, local)
+
+
+class _DropMagics(ast.NodeTransformer):
+    """The allowed magics' calls (rules.Cell.exempt) out of a copied cell: their code is its own tree."""
+
+    def __init__(self, exempt):
+        self.exempt = exempt
+
+    def visit_Call(self, node):
+        if id(node) in self.exempt:
+            return ast.copy_location(ast.Constant(None), node)
+        return self.generic_visit(node)
+
+
+_SCOPED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _rewrite(cell) -> str | None:
+    """The cell's code with its function-local names renamed, or None if it cannot be rewritten."""
+    try:
+        memo: dict = {}
+        trees = copy.deepcopy(cell.trees, memo)
+        exempt = {id(memo[i]) for i in cell.exempt if i in memo}
+        parts = []
+        for tree in trees:
+            tree = _DropMagics(exempt).visit(tree)
+            _localize(tree, frozenset())
+            parts.append(ast.unparse(ast.fix_missing_locations(tree)))
+    except (RecursionError, ValueError, TypeError, AttributeError):  # e.g. nested too deeply to copy
+        return None
+    source = "\n".join(parts)
+    if cell.trees and not Program([(source, cell.student)]).cells[0].trees:
+        return None
+    return source
+
+
+def scoped(program: Program) -> Program:
+    """The program with function-local names told apart from the notebook's globals (see above).
+    A cell that cannot be rewritten keeps its code as written (the plain reading of it)."""
+    if program not in _SCOPED:
+        sources = []
+        for cell in program.cells:
+            source = _rewrite(cell)
+            sources.append((cell.source if source is None else source, cell.student))
+        _SCOPED[program] = Program(sources, latest=program.latest)
+    return _SCOPED[program]
+
+
+def _module_lookups(program: Program, answer: str) -> set[str]:
+    """rules' findings for getattr(module, name) on the answer's own module parameter, which the
+    probe hands in as a GRUWithoutForward (no attribute of it runs PyTorch's kernel; its forward
+    raises): allowed when that parameter is never rebound, e.g. getattr(gru, f"{name}_l{k}", None).
+    Identical text used on anything else keeps the finding."""
+    def text(call):
+        return f"{ast.unparse(call)[:60]} (a name the grader cannot read)"
+
+    def lookups(node):
+        for sub in ast.walk(node):
+            if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+                    and sub.func.id in ("getattr", "hasattr") and sub.args):
+                yield sub
+
+    ok, other = set(), set()
+    fine_calls = set()
+    for node, _ in program.definitions(answer):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.args.args:
+            continue
+        param = node.args.args[0].arg
+        first = node.args.args[0]
+        rebound = any(
+            (isinstance(sub, ast.Name) and sub.id == param and not isinstance(sub.ctx, ast.Load))
+            or (isinstance(sub, ast.arg) and sub.arg == param and sub is not first)
+            or (isinstance(sub, ast.alias) and (sub.asname or sub.name.split(".")[0]) == param)
+            or (isinstance(sub, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and sub.name == param)
+            or (isinstance(sub, (ast.Global, ast.Nonlocal)) and param in sub.names)
+            for sub in ast.walk(node))
+        if rebound:
+            continue
+        for call in lookups(node):
+            if isinstance(call.args[0], ast.Name) and call.args[0].id == param:
+                ok.add(text(call))
+                fine_calls.add(id(call))
+    for node in program.closure([answer]):
+        for call in lookups(node):
+            if id(call) not in fine_calls:
+                other.add(text(call))
+    return ok - other
+
+
+def _scoped_reaches(program, answer: str, forbidden, module_param: bool = False, calls: bool = True) -> list[str]:
+    """Program._reaches on the scoped program, in the student's own names."""
+    local = scoped(program)
+    found = local._reaches(answer, forbidden, module_param=module_param, calls=calls)
+    if module_param:
+        allowed = _module_lookups(local, answer)
+        found = [f for f in found if f not in allowed]
+    return sorted({f.replace(LOCAL, "") for f in found})
 
 
 # ---- tampering -----------------------------------------------------------------------------------

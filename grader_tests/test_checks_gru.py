@@ -1,0 +1,390 @@
+"""Fast tests of checks/gru.py's contract (assignment 05): the result specs every probe must meet, the
+judges on forged results, and the source rules (``scan``) that replaced the kernel-reported source."""
+import copy
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from course.checks import REGISTRY, core, gru as gru_checks
+from course.checks.rules import Program
+from harness import strip_markers
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUP = "import torch\nfrom torch import nn\nimport torch.nn.functional as F"
+PART_A = "gru = nn.GRU(input_size=10, hidden_size=20)\noutput, hidden = gru(torch.randn(5, 3, 10))"
+
+
+# ---- honest answers ---------------------------------------------------------------------------
+def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    r_i, z_i, n_i = (x_t @ W_ih.T + b_ih).chunk(3, dim=1)
+    r_h, z_h, n_h = (h_prev @ W_hh.T + b_hh).chunk(3, dim=1)
+    r, z = torch.sigmoid(r_i + r_h), torch.sigmoid(z_i + z_h)
+    n = torch.tanh(n_i + r * n_h)
+    return (1 - z) * n + z * h_prev
+
+
+def gru_forward(gru, x, h0=None):
+    if gru.batch_first:
+        x = x.transpose(0, 1)
+    if h0 is None:
+        h0 = x.new_zeros(gru.num_layers, x.shape[1], gru.hidden_size)
+    layer_input, h_n = x, []
+    for k in range(gru.num_layers):
+        W_ih, W_hh = getattr(gru, f"weight_ih_l{k}"), getattr(gru, f"weight_hh_l{k}")
+        if gru.bias:
+            b_ih, b_hh = getattr(gru, f"bias_ih_l{k}"), getattr(gru, f"bias_hh_l{k}")
+        else:
+            b_ih = b_hh = W_ih.new_zeros(3 * gru.hidden_size)
+        h, steps = h0[k], []
+        for t in range(layer_input.shape[0]):
+            h = gru_cell(layer_input[t], h, W_ih, W_hh, b_ih, b_hh)
+            steps.append(h)
+        layer_input = torch.stack(steps)
+        h_n.append(h)
+    output = layer_input.transpose(0, 1) if gru.batch_first else layer_input
+    return output, torch.stack(h_n)
+
+
+def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
+    h, c = state
+    i, f, g, o = (x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def collate(batch):
+    sequences = [s for s, _ in batch]
+    return (nn.utils.rnn.pad_sequence(sequences, batch_first=True),
+            torch.tensor([len(s) for s in sequences], dtype=torch.long),
+            torch.tensor([y for _, y in batch], dtype=torch.long))
+
+
+def last_valid(output, lengths, batch_first):
+    if not batch_first:
+        output = output.transpose(0, 1)
+    return output[torch.arange(output.shape[0]), lengths - 1]
+
+
+class PackedGRUClassifier(nn.Module):
+    def __init__(self, num_features, hidden_size, num_classes):
+        super().__init__()
+        self.gru = nn.GRU(num_features, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, padded, lengths):
+        packed = nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+        return self.head(self.gru(packed)[1][-1])
+
+
+OUTPUT = torch.randn(5, 3, 20)
+HONEST = {  # check name: (answer, kw)
+    "gru_cell": (gru_cell, {"seed": 1}),
+    "gru_forward": (gru_forward, {"kind": "deep", "seed": 1}),
+    "gru_lstm_cell": (lstm_cell, {"seed": 1}),
+    "gru_collate": (collate, {"seed": 1}),
+    "gru_last_valid": (last_valid, {"seed": 1}),
+    "gru_packed_classifier": (PackedGRUClassifier, {"seed": 1}),
+    "gru_last_step": ((OUTPUT, OUTPUT[-1]), {"batch_first": False}),
+}
+
+
+def outcome(name, answer=None, **kw):
+    """What the grader receives for this answer: the probe's outcome over the wire."""
+    answer = HONEST[name][0] if answer is None else answer
+    kw = kw or HONEST[name][1]
+    return core.decode(*core.encode(core.run_probe(REGISTRY[name], answer, kw))), kw
+
+
+def verdict(name, got, kw):
+    return REGISTRY[name].verdict({"ok": True, "got": got}, kw, name)
+
+
+# ---- the result contract ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_genuine_results_meet_the_contract_and_pass(name):
+    out, kw = outcome(name)
+    assert out["ok"], out
+    assert REGISTRY[name].result(**kw).validate(out["got"]) is None
+    assert verdict(name, out["got"], kw) == []
+
+
+@pytest.mark.parametrize("name", sorted(set(HONEST) - {"gru_last_step"}))
+def test_a_result_with_one_case_removed_fails_with_the_contract_message(name):
+    out, kw = outcome(name)
+    for forged in (out["got"]["results"][:-1], out["got"]["results"][1:]):
+        messages = verdict(name, dict(out["got"], results=forged), kw)
+        assert len(messages) == 1 and "could not accept what came back" in messages[0], messages
+        assert "entries came back for" in messages[0]
+
+
+def test_the_packed_classifier_states_one_logit_vector_per_sequence():
+    out, kw = outcome("gru_packed_classifier")
+    got = copy.deepcopy(out["got"])
+    got["results"][0]["value"]["alone"].pop()
+    assert "could not accept" in verdict("gru_packed_classifier", got, kw)[0]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("requires_grad", True), ("dtype", []), ("dtype", {}), ("dtype", "float64"),
+    ("data", np.array(["x"])), ("extra", 1)])
+def test_forged_tensor_records_are_refused(field, value):
+    out, kw = outcome("gru_cell")
+    got = copy.deepcopy(out["got"])
+    got["results"][0]["value"][field] = value
+    messages = verdict("gru_cell", got, kw)
+    assert messages and "could not accept" in messages[0], messages
+
+
+def test_source_and_module_arg_are_no_longer_accepted():
+    out, kw = outcome("gru_forward")
+    for key, value in (("source", "def gru_forward(gru, x): ..."), ("module_arg", "gru")):
+        assert "could not accept" in verdict("gru_forward", dict(out["got"], **{key: value}), kw)[0]
+
+
+def test_any_plain_value_of_the_student_is_judged_not_crashed_on():
+    out, kw = outcome("gru_cell")
+    for value in (float("nan"), [], {}, None, "x", [[1.0, 2.0]], {"__type__": "Foo", "repr": "Foo()"}):
+        got = copy.deepcopy(out["got"])
+        got["results"][2] = {"value": value}
+        messages = verdict("gru_cell", got, kw)
+        assert messages and "could not be checked" not in messages[0], messages
+    got = copy.deepcopy(out["got"])
+    got["results"][1]["value"]["data"] = np.full_like(got["results"][1]["value"]["data"], np.nan)
+    assert "differs from nn.GRUCell" in verdict("gru_cell", got, kw)[0]
+
+
+def test_a_forward_that_calls_the_module_is_still_told_so():
+    def calls(gru, x, h0=None):
+        return gru(x, h0)
+
+    out, kw = outcome("gru_forward", calls, kind="basic", seed=1)
+    assert all(entry == {"called": True} for entry in out["got"]["results"])
+    assert "called the module" in verdict("gru_forward", out["got"], kw)[0]
+
+
+def test_last_step_with_the_stated_shape_refuses_another_output():
+    tiled = torch.cat([OUTPUT] * 3)
+    out, kw = outcome("gru_last_step", (tiled, OUTPUT[-1]), batch_first=False)
+    assert verdict("gru_last_step", out["got"], kw) == []  # without shape: a consistent pair
+    kw = dict(kw, shape=[5, 3, 20])
+    assert "should be a (5, 3, 20) tensor" in verdict("gru_last_step", out["got"], kw)[0]
+    out, _ = outcome("gru_last_step", (OUTPUT, OUTPUT[-1]), batch_first=False)
+    assert verdict("gru_last_step", out["got"], kw) == []
+
+
+def test_collate_lengths_device_is_always_sent():
+    out, kw = outcome("gru_collate")
+    got = copy.deepcopy(out["got"])
+    got["results"][0]["value"]["lengths_device"] = None
+    assert "must stay on the CPU" in verdict("gru_collate", got, kw)[0]
+    del got["results"][0]["value"]["lengths_device"]
+    assert "could not accept" in verdict("gru_collate", got, kw)[0]
+
+
+# ---- the source rules -----------------------------------------------------------------------------
+OWN_CELL = """
+def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    r_i, z_i, n_i = (x_t @ W_ih.T + b_ih).chunk(3, dim=1)
+    r_h, z_h, n_h = (h_prev @ W_hh.T + b_hh).chunk(3, dim=1)
+    r, z = torch.sigmoid(r_i + r_h), torch.sigmoid(z_i + z_h)
+    return (1 - z) * torch.tanh(n_i + r * n_h) + z * h_prev
+"""
+LOOP = """
+def gru_forward(gru, x, h0=None):
+    h = x.new_zeros(x.shape[1], gru.hidden_size) if h0 is None else h0[0]
+    steps = []
+    for t in range(x.shape[0]):
+        h = gru_cell(x[t], h, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+        steps.append(h)
+    output = torch.stack(steps)
+    return output, h[None]
+"""
+
+
+def forward_scan(*cells, answer="gru_forward", check="gru_forward"):
+    program = Program([(SETUP, False), (PART_A, True), *[(c, True) for c in cells]])
+    return REGISTRY[check].scan(program, answer, kind="basic", seed=1)
+
+
+STEP = "gru_cell(x[t], h, {w_ih}, {w_hh}, {b_ih}, {b_hh})"
+HONEST_FORWARDS = {
+    "loop_with_own_gru_cell": (OWN_CELL, LOOP),
+    "matmul": ("""
+def gru_forward(gru, x, h0=None):
+    H = gru.hidden_size
+    h = x.new_zeros(x.shape[1], H) if h0 is None else h0[0]
+    out = []
+    for x_t in x:
+        gi = x_t @ gru.weight_ih_l0.T + gru.bias_ih_l0
+        gh = h @ gru.weight_hh_l0.T + gru.bias_hh_l0
+        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        h = (1 - z) * n + z * h
+        out.append(h)
+    return torch.stack(out), h[None]
+""",),
+    "F_linear_and_chunk": ("""
+def gru_forward(gru, x, h0=None):
+    h = x.new_zeros(x.shape[1], gru.hidden_size) if h0 is None else h0[0]
+    out = []
+    for x_t in x:
+        r_i, z_i, n_i = F.linear(x_t, gru.weight_ih_l0, gru.bias_ih_l0).chunk(3, 1)
+        r_h, z_h, n_h = F.linear(h, gru.weight_hh_l0, gru.bias_hh_l0).chunk(3, 1)
+        r, z = torch.sigmoid(r_i + r_h), torch.sigmoid(z_i + z_h)
+        h = (1 - z) * torch.tanh(n_i + r * n_h) + z * h
+        out.append(h)
+    return torch.stack(out), h[None]
+""",),
+    "einsum": ("""
+def gru_forward(gru, x, h0=None):
+    h = x.new_zeros(x.shape[1], gru.hidden_size) if h0 is None else h0[0]
+    out = []
+    for x_t in x:
+        gi = torch.einsum("bi,gi->bg", x_t, gru.weight_ih_l0) + gru.bias_ih_l0
+        gh = torch.einsum("bh,gh->bg", h, gru.weight_hh_l0) + gru.bias_hh_l0
+        r_i, z_i, n_i = gi.chunk(3, dim=1)
+        r_h, z_h, n_h = gh.chunk(3, dim=1)
+        r, z = torch.sigmoid(r_i + r_h), torch.sigmoid(z_i + z_h)
+        h = (1 - z) * torch.tanh(n_i + r * n_h) + z * h
+        out.append(h)
+    return torch.stack(out), h[None]
+""",),
+    "getattr_per_layer": (OWN_CELL, """
+def gru_forward(gru, x, h0=None):
+    layer_input, finals = x, []
+    for k in range(gru.num_layers):
+        W_ih, W_hh = getattr(gru, f"weight_ih_l{k}"), getattr(gru, f"weight_hh_l{k}")
+        b_ih, b_hh = getattr(gru, f"bias_ih_l{k}"), getattr(gru, f"bias_hh_l{k}")
+        h = h0[k]
+        steps = []
+        for t in range(x.shape[0]):
+            h = gru_cell(layer_input[t], h, W_ih, W_hh, b_ih, b_hh)
+            steps.append(h)
+        layer_input = torch.stack(steps)
+        finals.append(h)
+    return layer_input, torch.stack(finals)
+"""),
+    "getattr_with_a_formatted_name_on_the_module": (OWN_CELL, """
+def gru_forward(gru, x, h0=None):
+    p = {name: getattr(gru, f"{name}_l0", None) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    h = h0[0]
+    for t in range(x.shape[0]):
+        h = gru_cell(x[t], h, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    return x, h[None]
+"""),
+}
+
+
+@pytest.mark.parametrize("style", sorted(HONEST_FORWARDS))
+def test_honest_forwards_have_no_finding(style):
+    """Part A's global `gru = nn.GRU(...)` and `output` are not gru_forward's parameter and locals."""
+    assert forward_scan(*HONEST_FORWARDS[style]) == []
+
+
+ATTACKS = {
+    "helper_in_another_cell": ("def helper(m, x):\n    return nn.GRU(m.input_size, m.hidden_size)(x)",
+                               "def gru_forward(gru, x, h0=None):\n    return helper(gru, x)"),
+    "alias": ("G = nn.GRU",
+              "def gru_forward(gru, x, h0=None):\n    return G(gru.input_size, gru.hidden_size)(x)"),
+    "getattr_torch_with_a_computed_name": (
+        "def gru_forward(gru, x, h0=None):\n    name = 'g' + 'ru'\n    return getattr(torch, name)(x)",),
+    "torch_gru_cell": (LOOP.replace("gru_cell(", "torch.gru_cell("),),
+    "calls_the_module": ("def gru_forward(gru, x, h0=None):\n    return gru(x, h0)",),
+    "module_forward": ("def gru_forward(gru, x, h0=None):\n    return gru.forward(x, h0)",),
+    "super_forward": ("def gru_forward(gru, x, h0=None):\n    f = super(type(gru), gru).forward\n    return f(x, h0)",),
+    "VF": ("def gru_forward(gru, x, h0=None):\n    from torch import _VF\n"
+           "    return _VF.gru(x, h0, gru._flat_weights, True, 1, 0.0, False, False, False)",),
+    "rebound_module_with_a_computed_name": (
+        "def gru_forward(gru, x, h0=None):\n    gru = torch\n    return getattr(gru, name)(x)",),
+    "own_name_shadows_nothing_when_undefined": (LOOP,),  # no gru_cell defined: torch's would run
+    # a name bound in a nested scope (comprehension, inner def, lambda) is not the function's own
+    "comprehension_target_hides_a_helper": (
+        "def helper(m, x):\n    return nn.GRU(3, 4)(x)",
+        "def gru_forward(m, x, h0=None):\n    _ = [helper for helper in ()]\n    return helper(m, x)"),
+    "inner_parameter_hides_a_helper": (
+        "def helper(m, x):\n    return nn.GRU(3, 4)(x)",
+        "def gru_forward(m, x, h0=None):\n    def unused(helper):\n        return 1\n    return helper(m, x)"),
+    "lambda_parameter_hides_a_helper": (
+        "def helper(m, x):\n    return nn.GRU(3, 4)(x)",
+        "def gru_forward(m, x, h0=None):\n    f = lambda helper: 1\n    return helper(m, x)"),
+    "default_value_is_read_outside": (
+        "def gru_forward(m, x, h0=None, real=gru):\n    return real(x)",),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_kernel_shortcuts_are_refused_from_the_source(attack):
+    found = forward_scan(*ATTACKS[attack])
+    assert len(found) == 1 and "gru_forward must do the arithmetic itself" in found[0], found
+
+
+def test_a_name_built_at_run_time_is_explained():
+    found = forward_scan(*ATTACKS["getattr_torch_with_a_computed_name"])
+    assert "getattr(torch, name) (a name the grader cannot read)" in found[0]
+    assert "spell the attribute out" in found[0]
+    assert "spell the attribute out" not in forward_scan(*ATTACKS["alias"])[0]
+
+
+def test_a_parameter_named_like_a_kernel_is_not_the_kernel():
+    """No notebook-level `gru` here: the parameter `gru` is still not torch's gru."""
+    program = Program([(SETUP, False), (OWN_CELL, True), (LOOP, True)])
+    assert REGISTRY["gru_forward"].scan(program, "gru_forward", kind="basic", seed=1) == []
+
+
+def test_gru_cell_and_lstm_cell_are_read_too():
+    assert forward_scan("def gru_cell(x, h, a, b, c, d):\n    return torch.gru_cell(x, h, a, b, c, d)",
+                        answer="gru_cell", check="gru_cell")
+    assert forward_scan(OWN_CELL, answer="gru_cell", check="gru_cell") == []
+    lstm = "def lstm_cell(x, state, a, b, c, d):\n    return nn.LSTMCell(3, 4)(x, state)"
+    found = forward_scan(lstm, answer="lstm_cell", check="gru_lstm_cell")
+    assert found and found[0].startswith("lstm_cell must do the arithmetic itself")
+
+
+CLASSIFIER = """
+class PackedGRUClassifier(nn.Module):
+    def __init__(self, num_features, hidden_size, num_classes):
+        super().__init__()
+        self.gru = nn.GRU(num_features, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, padded, lengths):
+        {body}
+"""
+
+
+@pytest.mark.parametrize("body, packs", [
+    ("return self.head(self.gru(padded)[0][:, -1])", False),
+    ("packed = nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)\n"
+     "        return self.head(self.gru(packed)[1][-1])", True),
+    ("return self.head(self.gru(pack(padded, lengths, batch_first=True, enforce_sorted=False))[1][-1])", True),
+])
+def test_the_packed_classifier_must_pack(body, packs):
+    found = forward_scan("from torch.nn.utils.rnn import pack_padded_sequence as pack",
+                         CLASSIFIER.replace("{body}", body), answer="PackedGRUClassifier",
+                         check="gru_packed_classifier")
+    assert (found == []) is packs
+    if not packs:
+        assert found == [gru_checks.PACKING] and "pack_padded_sequence" in found[0]
+
+
+def test_the_scan_comes_before_the_judge_in_the_verdict():
+    out, kw = outcome("gru_packed_classifier")
+    program = Program([(SETUP, False), (CLASSIFIER.replace("{body}", "return self.gru(padded)"), True)])
+    messages = REGISTRY["gru_packed_classifier"].verdict(out, kw, "clf", program, "PackedGRUClassifier")
+    assert messages == ["clf: " + gru_checks.PACKING]
+
+
+def test_the_source_notebooks_answers_have_no_finding():
+    path = next((ROOT / "source").glob("05_*/*.ipynb"))
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.source = strip_markers(cell.source)
+    program = Program.from_notebook(nb)
+    for check, answer in (("gru_cell", "gru_cell"), ("gru_forward", "gru_forward"),
+                          ("gru_lstm_cell", "lstm_cell"), ("gru_packed_classifier", "PackedGRUClassifier")):
+        assert REGISTRY[check].scan(program, answer, seed=1) == [], check
