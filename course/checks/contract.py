@@ -207,6 +207,22 @@ class ListOf(Spec):
             self.item.check(item, f"{path}[{i}]", depth + 1)
 
 
+class PerCase(Spec):
+    """A list with exactly one entry per case, entry i of the shape ``specs[i]`` (cases whose entries
+    differ, e.g. loss curves of different lengths)."""
+
+    def __init__(self, specs):
+        self.specs = list(specs)
+
+    def check(self, value, path, depth):
+        if not isinstance(value, list):
+            raise Mismatch(f"{_where(path)}: expected a list, got {_type(value)}")
+        if len(value) != len(self.specs):
+            raise Mismatch(f"{_where(path)}: {len(value)} entries came back for {len(self.specs)} cases")
+        for i, (item, spec) in enumerate(zip(value, self.specs, strict=True)):
+            spec.check(item, f"{path}[{i}]", depth + 1)
+
+
 def Cases(item: Spec, n: int) -> ListOf:  # noqa: N802  (reads as a type in a spec)
     """One entry per case the check asked for."""
     return ListOf(item, n=n)

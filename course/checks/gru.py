@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from . import contract, rules
-from .contract import Bool, Cases, Mismatch, Nullable, OneOf, Record, Returned, Str
+from .contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str
 from .core import Check, capture, to_plain, type_name
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -97,23 +97,6 @@ class Answer(contract.Value):
                                f"{value['dtype'][:20]} tensor")
             return
         super().check(value, path, depth)
-
-
-class PerCase(contract.Spec):
-    """A list with exactly one entry per case, entry i of the shape ``specs[i]`` (cases whose entries
-    differ, e.g. one logit vector per sequence of that batch)."""
-
-    def __init__(self, specs):
-        self.specs = list(specs)
-
-    def check(self, value, path, depth):
-        where = path or "the result"
-        if not isinstance(value, list):
-            raise Mismatch(f"{where}: expected a list, got {type(value).__name__}")
-        if len(value) != len(self.specs):
-            raise Mismatch(f"{where}: {len(value)} entries came back for {len(self.specs)} cases")
-        for i, (item, spec) in enumerate(zip(value, self.specs, strict=True)):
-            spec.check(item, f"{path}[{i}]", depth + 1)
 
 
 def _weight_hint(error_text):

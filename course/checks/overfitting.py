@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import models
-from .contract import (Array, Bool, Cases, Float, Int, ListOf, Mismatch, OneOf, Record, Spec, Str,
+from .contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, PerCase, Record, Str,
                        Value)
 from .core import Check, to_plain, type_name
 from .rnn_layer import CONFIG_KEYS
@@ -45,22 +45,6 @@ def _equal(value, want) -> bool:
     if isinstance(want, (int, float)):
         return _number(value) is not None and value == want
     return type(value) is type(want) and value == want
-
-
-class PerCase(Spec):
-    """A list with one entry per case, each with its own spec (cases of different lengths)."""
-
-    def __init__(self, specs):
-        self.specs = list(specs)
-
-    def check(self, value, path, depth):
-        where = path or "the result"
-        if not isinstance(value, list):
-            raise Mismatch(f"{where}: expected a list, got {type(value).__name__}")
-        if len(value) != len(self.specs):
-            raise Mismatch(f"{where}: {len(value)} entries came back for {len(self.specs)} cases")
-        for i, (item, spec) in enumerate(zip(value, self.specs)):
-            spec.check(item, f"{path}[{i}]", depth + 1)
 
 
 # A module's settings as plain data: what the judges of this assignment compare.

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .contract import Bool, Cases, Float, Int, ListOf, Nullable, OneOf, Record, Str, Value
-from .core import Check, as_shape, to_plain, type_name
+from .core import Check, to_plain, type_name
 
 CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
                "dropout", "bidirectional")
