@@ -199,7 +199,7 @@ def test_gate_widget_animates_in_jupyterlab(browser, lab):
     """Assignment 05: train the small GRU (seconds), then play r, z, n and h over one utterance."""
     page = _open(browser, lab["url_05"])
     try:
-        _run(page, _code_cell(page, "from course import checks, gates, packing"))
+        _run(page, _code_cell(page, "from course.assignments.a05_gru_and_packing import gates, packing"))
         _run(page, _code_cell(page, "gates.train_speaker_gru("))
         cell = _code_cell(page, "gates.gate_player(")
         _run(page, cell)

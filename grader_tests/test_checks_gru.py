@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from course.checks import REGISTRY, core, gru as gru_checks
+from course.assignments.a05_gru_and_packing import checks as gru_checks
+from course.checks import REGISTRY, core
 from course.checks.rules import Program
 from harness import strip_markers
 
@@ -82,13 +83,13 @@ class PackedGRUClassifier(nn.Module):
 
 OUTPUT = torch.randn(5, 3, 20)
 HONEST = {  # check name: (answer, kw)
-    "gru_cell": (gru_cell, {"seed": 1}),
-    "gru_forward": (gru_forward, {"kind": "deep", "seed": 1}),
-    "gru_lstm_cell": (lstm_cell, {"seed": 1}),
-    "gru_collate": (collate, {"seed": 1}),
-    "gru_last_valid": (last_valid, {"seed": 1}),
-    "gru_packed_classifier": (PackedGRUClassifier, {"seed": 1}),
-    "gru_last_step": ((OUTPUT, OUTPUT[-1]), {"batch_first": False}),
+    "a05_gru_cell": (gru_cell, {"seed": 1}),
+    "a05_gru_forward": (gru_forward, {"kind": "deep", "seed": 1}),
+    "a05_lstm_cell": (lstm_cell, {"seed": 1}),
+    "a05_collate": (collate, {"seed": 1}),
+    "a05_last_valid": (last_valid, {"seed": 1}),
+    "a05_packed_classifier": (PackedGRUClassifier, {"seed": 1}),
+    "a05_last_step": ((OUTPUT, OUTPUT[-1]), {"batch_first": False}),
 }
 
 
@@ -112,7 +113,7 @@ def test_genuine_results_meet_the_contract_and_pass(name):
     assert verdict(name, out["got"], kw) == []
 
 
-@pytest.mark.parametrize("name", sorted(set(HONEST) - {"gru_last_step"}))
+@pytest.mark.parametrize("name", sorted(set(HONEST) - {"a05_last_step"}))
 def test_a_result_with_one_case_removed_fails_with_the_contract_message(name):
     out, kw = outcome(name)
     for forged in (out["got"]["results"][:-1], out["got"]["results"][1:]):
@@ -122,67 +123,67 @@ def test_a_result_with_one_case_removed_fails_with_the_contract_message(name):
 
 
 def test_the_packed_classifier_states_one_logit_vector_per_sequence():
-    out, kw = outcome("gru_packed_classifier")
+    out, kw = outcome("a05_packed_classifier")
     got = copy.deepcopy(out["got"])
     got["results"][0]["value"]["alone"].pop()
-    assert "could not accept" in verdict("gru_packed_classifier", got, kw)[0]
+    assert "could not accept" in verdict("a05_packed_classifier", got, kw)[0]
 
 
 @pytest.mark.parametrize("field, value", [
     ("requires_grad", True), ("dtype", []), ("dtype", {}), ("dtype", "float64"),
     ("data", np.array(["x"])), ("extra", 1)])
 def test_forged_tensor_records_are_refused(field, value):
-    out, kw = outcome("gru_cell")
+    out, kw = outcome("a05_gru_cell")
     got = copy.deepcopy(out["got"])
     got["results"][0]["value"][field] = value
-    messages = verdict("gru_cell", got, kw)
+    messages = verdict("a05_gru_cell", got, kw)
     assert messages and "could not accept" in messages[0], messages
 
 
 def test_source_and_module_arg_are_no_longer_accepted():
-    out, kw = outcome("gru_forward")
+    out, kw = outcome("a05_gru_forward")
     for key, value in (("source", "def gru_forward(gru, x): ..."), ("module_arg", "gru")):
-        assert "could not accept" in verdict("gru_forward", dict(out["got"], **{key: value}), kw)[0]
+        assert "could not accept" in verdict("a05_gru_forward", dict(out["got"], **{key: value}), kw)[0]
 
 
 def test_any_plain_value_of_the_student_is_judged_not_crashed_on():
-    out, kw = outcome("gru_cell")
+    out, kw = outcome("a05_gru_cell")
     for value in (float("nan"), [], {}, None, "x", [[1.0, 2.0]], {"__type__": "Foo", "repr": "Foo()"}):
         got = copy.deepcopy(out["got"])
         got["results"][2] = {"value": value}
-        messages = verdict("gru_cell", got, kw)
+        messages = verdict("a05_gru_cell", got, kw)
         assert messages and "could not be checked" not in messages[0], messages
     got = copy.deepcopy(out["got"])
     got["results"][1]["value"]["data"] = np.full_like(got["results"][1]["value"]["data"], np.nan)
-    assert "differs from nn.GRUCell" in verdict("gru_cell", got, kw)[0]
+    assert "differs from nn.GRUCell" in verdict("a05_gru_cell", got, kw)[0]
 
 
 def test_a_forward_that_calls_the_module_is_still_told_so():
     def calls(gru, x, h0=None):
         return gru(x, h0)
 
-    out, kw = outcome("gru_forward", calls, kind="basic", seed=1)
+    out, kw = outcome("a05_gru_forward", calls, kind="basic", seed=1)
     assert all(entry == {"called": True} for entry in out["got"]["results"])
-    assert "called the module" in verdict("gru_forward", out["got"], kw)[0]
+    assert "called the module" in verdict("a05_gru_forward", out["got"], kw)[0]
 
 
 def test_last_step_with_the_stated_shape_refuses_another_output():
     tiled = torch.cat([OUTPUT] * 3)
-    out, kw = outcome("gru_last_step", (tiled, OUTPUT[-1]), batch_first=False)
-    assert verdict("gru_last_step", out["got"], kw) == []  # without shape: a consistent pair
+    out, kw = outcome("a05_last_step", (tiled, OUTPUT[-1]), batch_first=False)
+    assert verdict("a05_last_step", out["got"], kw) == []  # without shape: a consistent pair
     kw = dict(kw, shape=[5, 3, 20])
-    assert "should be a (5, 3, 20) tensor" in verdict("gru_last_step", out["got"], kw)[0]
-    out, _ = outcome("gru_last_step", (OUTPUT, OUTPUT[-1]), batch_first=False)
-    assert verdict("gru_last_step", out["got"], kw) == []
+    assert "should be a (5, 3, 20) tensor" in verdict("a05_last_step", out["got"], kw)[0]
+    out, _ = outcome("a05_last_step", (OUTPUT, OUTPUT[-1]), batch_first=False)
+    assert verdict("a05_last_step", out["got"], kw) == []
 
 
 def test_collate_lengths_device_is_always_sent():
-    out, kw = outcome("gru_collate")
+    out, kw = outcome("a05_collate")
     got = copy.deepcopy(out["got"])
     got["results"][0]["value"]["lengths_device"] = None
-    assert "must stay on the CPU" in verdict("gru_collate", got, kw)[0]
+    assert "must stay on the CPU" in verdict("a05_collate", got, kw)[0]
     del got["results"][0]["value"]["lengths_device"]
-    assert "could not accept" in verdict("gru_collate", got, kw)[0]
+    assert "could not accept" in verdict("a05_collate", got, kw)[0]
 
 
 # ---- the source rules -----------------------------------------------------------------------------
@@ -205,7 +206,7 @@ def gru_forward(gru, x, h0=None):
 """
 
 
-def forward_scan(*cells, answer="gru_forward", check="gru_forward"):
+def forward_scan(*cells, answer="gru_forward", check="a05_gru_forward"):
     program = Program([(SETUP, False), (PART_A, True), *[(c, True) for c in cells]])
     return REGISTRY[check].scan(program, answer, kind="basic", seed=1)
 
@@ -333,15 +334,15 @@ def test_a_name_built_at_run_time_is_explained():
 def test_a_parameter_named_like_a_kernel_is_not_the_kernel():
     """No notebook-level `gru` here: the parameter `gru` is still not torch's gru."""
     program = Program([(SETUP, False), (OWN_CELL, True), (LOOP, True)])
-    assert REGISTRY["gru_forward"].scan(program, "gru_forward", kind="basic", seed=1) == []
+    assert REGISTRY["a05_gru_forward"].scan(program, "gru_forward", kind="basic", seed=1) == []
 
 
 def test_gru_cell_and_lstm_cell_are_read_too():
     assert forward_scan("def gru_cell(x, h, a, b, c, d):\n    return torch.gru_cell(x, h, a, b, c, d)",
-                        answer="gru_cell", check="gru_cell")
-    assert forward_scan(OWN_CELL, answer="gru_cell", check="gru_cell") == []
+                        answer="gru_cell", check="a05_gru_cell")
+    assert forward_scan(OWN_CELL, answer="gru_cell", check="a05_gru_cell") == []
     lstm = "def lstm_cell(x, state, a, b, c, d):\n    return nn.LSTMCell(3, 4)(x, state)"
-    found = forward_scan(lstm, answer="lstm_cell", check="gru_lstm_cell")
+    found = forward_scan(lstm, answer="lstm_cell", check="a05_lstm_cell")
     assert found and found[0].startswith("lstm_cell must do the arithmetic itself")
 
 
@@ -366,16 +367,16 @@ class PackedGRUClassifier(nn.Module):
 def test_the_packed_classifier_must_pack(body, packs):
     found = forward_scan("from torch.nn.utils.rnn import pack_padded_sequence as pack",
                          CLASSIFIER.replace("{body}", body), answer="PackedGRUClassifier",
-                         check="gru_packed_classifier")
+                         check="a05_packed_classifier")
     assert (found == []) is packs
     if not packs:
         assert found == [gru_checks.PACKING] and "pack_padded_sequence" in found[0]
 
 
 def test_the_scan_comes_before_the_judge_in_the_verdict():
-    out, kw = outcome("gru_packed_classifier")
+    out, kw = outcome("a05_packed_classifier")
     program = Program([(SETUP, False), (CLASSIFIER.replace("{body}", "return self.gru(padded)"), True)])
-    messages = REGISTRY["gru_packed_classifier"].verdict(out, kw, "clf", program, "PackedGRUClassifier")
+    messages = REGISTRY["a05_packed_classifier"].verdict(out, kw, "clf", program, "PackedGRUClassifier")
     assert messages == ["clf: " + gru_checks.PACKING]
 
 
@@ -385,6 +386,6 @@ def test_the_source_notebooks_answers_have_no_finding():
     for cell in nb.cells:
         cell.source = strip_markers(cell.source)
     program = Program.from_notebook(nb)
-    for check, answer in (("gru_cell", "gru_cell"), ("gru_forward", "gru_forward"),
-                          ("gru_lstm_cell", "lstm_cell"), ("gru_packed_classifier", "PackedGRUClassifier")):
+    for check, answer in (("a05_gru_cell", "gru_cell"), ("a05_gru_forward", "gru_forward"),
+                          ("a05_lstm_cell", "lstm_cell"), ("a05_packed_classifier", "PackedGRUClassifier")):
         assert REGISTRY[check].scan(program, answer, seed=1) == [], check

@@ -11,7 +11,7 @@ from torch import nn
 from course import data as course_data
 from course.checks import REGISTRY, models
 from course.checks.core import decode, encode, run_probe
-from course.checks.pipeline import PROBE_INPUTS, order_inputs
+from course.assignments.a03_sequence_classifier.checks import PROBE_INPUTS, order_inputs
 
 CONTRACT = "could not accept what came back from your kernel"
 
@@ -110,7 +110,7 @@ def fit(model, train_loader, val_loader, epochs=30, lr=1e-2):
 # -- last_hidden ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("deep", [False, True])
 def test_last_hidden_right_answer_passes(deep):
-    assert messages("pipeline_last_hidden", last_hidden, seed=3, deep=deep) == []
+    assert messages("a03_last_hidden", last_hidden, seed=3, deep=deep) == []
 
 
 @pytest.mark.parametrize("answer, phrase", [
@@ -120,30 +120,30 @@ def test_last_hidden_right_answer_passes(deep):
     (lambda output, h_n, batch_first: h_n[-1] * 2, "not the last layer's state"),
 ])
 def test_last_hidden_names_the_mistake(answer, phrase):
-    found = messages("pipeline_last_hidden", answer, seed=3, deep=True)
+    found = messages("a03_last_hidden", answer, seed=3, deep=True)
     assert found and phrase in text(found)
 
 
 def test_last_hidden_refuses_forged_results():
-    got = got_of("pipeline_last_hidden", last_hidden, seed=3)
-    assert CONTRACT in text(judged("pipeline_last_hidden", dict(got, results=got["results"][:-1]), seed=3))
-    assert CONTRACT in text(judged("pipeline_last_hidden", {"results": got["results"] * 2}, seed=3))
+    got = got_of("a03_last_hidden", last_hidden, seed=3)
+    assert CONTRACT in text(judged("a03_last_hidden", dict(got, results=got["results"][:-1]), seed=3))
+    assert CONTRACT in text(judged("a03_last_hidden", {"results": got["results"] * 2}, seed=3))
     old_format = {"results": [{"__tensor__": True, "dtype": "float32", "requires_grad": False,
                                "data": r["tensor"]} for r in got["results"]]}
-    assert CONTRACT in text(judged("pipeline_last_hidden", old_format, seed=3))
+    assert CONTRACT in text(judged("a03_last_hidden", old_format, seed=3))
     nan = copy.deepcopy(got)
     nan["results"][0]["tensor"] = np.full_like(nan["results"][0]["tensor"], np.nan)
-    assert judged("pipeline_last_hidden", nan, seed=3)
+    assert judged("a03_last_hidden", nan, seed=3)
 
 
 # -- SequenceClassifier ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kw", [{}, {"num_layers": 2}, {"rnn_type": "gru"}])
 def test_classifier_right_answer_passes(kw):
-    assert messages("pipeline_classifier", SequenceClassifier, seed=4, **kw) == []
+    assert messages("a03_classifier", SequenceClassifier, seed=4, **kw) == []
 
 
 def test_classifier_names_the_mistake():
-    found = messages("pipeline_classifier", MeanOverTime, seed=4)
+    found = messages("a03_classifier", MeanOverTime, seed=4)
     assert "averages the outputs over time" in text(found)
 
     class TwoHeads(SequenceClassifier):
@@ -151,26 +151,26 @@ def test_classifier_names_the_mistake():
             super().__init__(*args, **kwargs)
             self.extra = nn.Linear(2, 2)
 
-    assert "exactly one nn.Linear head; found 2" in text(messages("pipeline_classifier", TwoHeads, seed=4))
+    assert "exactly one nn.Linear head; found 2" in text(messages("a03_classifier", TwoHeads, seed=4))
 
 
 def test_classifier_refuses_forged_results():
-    got = got_of("pipeline_classifier", SequenceClassifier, seed=4)
+    got = got_of("a03_classifier", SequenceClassifier, seed=4)
     for field, value in [("bidirectional", None), ("num_layers", True), ("hidden_size", 2.5)]:
         forged = copy.deepcopy(got)
         forged["results"][0]["rnns"][0][field] = value
-        assert CONTRACT in text(judged("pipeline_classifier", forged, seed=4)), field
+        assert CONTRACT in text(judged("a03_classifier", forged, seed=4)), field
     forged = copy.deepcopy(got)
     del forged["results"][-1]["out"]
-    assert "could not be run" in text(judged("pipeline_classifier", forged, seed=4))
+    assert "could not be run" in text(judged("a03_classifier", forged, seed=4))
     forged = copy.deepcopy(got)
     forged["results"][1]["out"] = {"returned": "tuple"}
-    assert "not tuple" in text(judged("pipeline_classifier", forged, seed=4))
+    assert "not tuple" in text(judged("a03_classifier", forged, seed=4))
 
 
 # -- train_epoch, evaluate ------------------------------------------------------------------------------
 def test_train_epoch_right_and_wrong():
-    assert messages("pipeline_train_epoch", train_epoch, seed=5) == []
+    assert messages("a03_train_epoch", train_epoch, seed=5) == []
 
     def no_step(model, loader, loss_fn, optimizer):
         model.train()
@@ -179,27 +179,27 @@ def test_train_epoch_right_and_wrong():
             loss_fn(model(x), y).backward()
         return 1.0
 
-    assert "optimizer.step()" in text(messages("pipeline_train_epoch", no_step, seed=5))
+    assert "optimizer.step()" in text(messages("a03_train_epoch", no_step, seed=5))
 
     def returns_tensor(model, loader, loss_fn, optimizer):
         return torch.tensor(train_epoch(model, loader, loss_fn, optimizer))
 
-    assert "Python float" in text(messages("pipeline_train_epoch", returns_tensor, seed=5))
+    assert "Python float" in text(messages("a03_train_epoch", returns_tensor, seed=5))
 
 
 def test_train_epoch_refuses_forged_results():
-    got = got_of("pipeline_train_epoch", train_epoch, seed=5)
-    assert judged("pipeline_train_epoch", dict(got, loss=float("nan")), seed=5)
-    assert judged("pipeline_train_epoch", dict(got, loss=True), seed=5)
+    got = got_of("a03_train_epoch", train_epoch, seed=5)
+    assert judged("a03_train_epoch", dict(got, loss=float("nan")), seed=5)
+    assert judged("a03_train_epoch", dict(got, loss=True), seed=5)
     params = dict(got["params"])
     params.pop("head.bias")
-    assert CONTRACT in text(judged("pipeline_train_epoch", dict(got, params=params), seed=5))
-    assert CONTRACT in text(judged("pipeline_train_epoch", dict(got, training=1), seed=5))
+    assert CONTRACT in text(judged("a03_train_epoch", dict(got, params=params), seed=5))
+    assert CONTRACT in text(judged("a03_train_epoch", dict(got, training=1), seed=5))
 
 
 @pytest.mark.parametrize("modes", [False, True])
 def test_evaluate_right_answer_passes(modes):
-    assert messages("pipeline_evaluate", evaluate, seed=6, modes=modes) == []
+    assert messages("a03_evaluate", evaluate, seed=6, modes=modes) == []
 
 
 def test_evaluate_names_the_mistakes():
@@ -207,7 +207,7 @@ def test_evaluate_names_the_mistakes():
         loss, acc = evaluate(model, loader, loss_fn)
         return acc, loss
 
-    assert "wrong way round" in text(messages("pipeline_evaluate", swapped, seed=6))
+    assert "wrong way round" in text(messages("a03_evaluate", swapped, seed=6))
 
     def no_eval(model, loader, loss_fn):
         total, correct, count = 0.0, 0, 0
@@ -218,27 +218,27 @@ def test_evaluate_names_the_mistakes():
             count += len(y)
         return total / count, correct / count
 
-    found = text(messages("pipeline_evaluate", no_eval, seed=6, modes=True))
+    found = text(messages("a03_evaluate", no_eval, seed=6, modes=True))
     assert "torch.no_grad()" in found and "model.eval()" in found
-    assert messages("pipeline_evaluate", no_eval, seed=6) == []  # without dropout the values are right
+    assert messages("a03_evaluate", no_eval, seed=6) == []  # without dropout the values are right
 
 
 def test_evaluate_refuses_forged_results():
-    got = got_of("pipeline_evaluate", evaluate, seed=6, modes=True)
-    assert judged("pipeline_evaluate", dict(got, second=got["second"] + got["second"][-1:]), seed=6, modes=True)
-    assert judged("pipeline_evaluate", dict(got, second=[got["second"][0], True]), seed=6, modes=True)
-    assert judged("pipeline_evaluate", dict(got, autograd_recorded=True), seed=6, modes=True)
-    assert CONTRACT in text(judged("pipeline_evaluate", dict(got, loss_fn_called=[False] * 9), seed=6,
+    got = got_of("a03_evaluate", evaluate, seed=6, modes=True)
+    assert judged("a03_evaluate", dict(got, second=got["second"] + got["second"][-1:]), seed=6, modes=True)
+    assert judged("a03_evaluate", dict(got, second=[got["second"][0], True]), seed=6, modes=True)
+    assert judged("a03_evaluate", dict(got, autograd_recorded=True), seed=6, modes=True)
+    assert CONTRACT in text(judged("a03_evaluate", dict(got, loss_fn_called=[False] * 9), seed=6,
                                    modes=True))
-    plain = got_of("pipeline_evaluate", evaluate, seed=6)
-    assert CONTRACT in text(judged("pipeline_evaluate", got, seed=6))  # the modes=True result
-    assert judged("pipeline_evaluate", {"first": [float("nan"), plain["first"][1]]}, seed=6)
+    plain = got_of("a03_evaluate", evaluate, seed=6)
+    assert CONTRACT in text(judged("a03_evaluate", got, seed=6))  # the modes=True result
+    assert judged("a03_evaluate", {"first": [float("nan"), plain["first"][1]]}, seed=6)
 
 
 # -- fit -----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fit_got():
-    return got_of("pipeline_fit", fit, seed=7)
+    return got_of("a03_fit", fit, seed=7)
 
 
 def test_fit_right_answer_passes(fit_got):
@@ -259,7 +259,7 @@ def test_fit_accepts_other_right_ways():
             history["lr"].append(lr)
         return history
 
-    assert messages("pipeline_fit", extra_key_and_double_evaluate, seed=7) == []
+    assert messages("a03_fit", extra_key_and_double_evaluate, seed=7) == []
 
 
 def test_fit_names_the_mistakes():
@@ -273,10 +273,10 @@ def test_fit_names_the_mistakes():
             history["val_acc"].append(acc)
         return history
 
-    assert "did not fall" in text(messages("pipeline_fit", no_training, seed=7))
-    assert "history dict, not list" in text(messages("pipeline_fit", lambda *a, **k: [], seed=7))
+    assert "did not fall" in text(messages("a03_fit", no_training, seed=7))
+    assert "history dict, not list" in text(messages("a03_fit", lambda *a, **k: [], seed=7))
     assert "one val_acc per epoch" in text(messages(
-        "pipeline_fit", lambda *a, **k: {"train_loss": [1.0] * 6, "val_loss": [1.0] * 6, "val_acc": []},
+        "a03_fit", lambda *a, **k: {"train_loss": [1.0] * 6, "val_loss": [1.0] * 6, "val_acc": []},
         seed=7))
 
 
@@ -285,22 +285,22 @@ def test_fit_refuses_forged_results(fit_got):
         out = copy.deepcopy(fit_got)
         for key, (index, value) in change.items():
             out["history"][key][index] = value
-        return judged("pipeline_fit", out, seed=7)
+        return judged("a03_fit", out, seed=7)
 
-    assert judged("pipeline_fit", dict(fit_got, history={}), seed=7)
+    assert judged("a03_fit", dict(fit_got, history={}), seed=7)
     assert forged(val_acc=(-1, 1.0))                       # "labels as predictions": a perfect score
     assert forged(val_acc=(0, 7)) and forged(val_loss=(0, float("nan"))) and forged(val_loss=(-1, 7))
     assert forged(train_loss=(0, 7)) and forged(train_loss=(0, float("nan")))
     snapshots = fit_got["snapshots"]
-    assert CONTRACT in text(judged("pipeline_fit", dict(fit_got, snapshots=snapshots + snapshots[-1:]),
+    assert CONTRACT in text(judged("a03_fit", dict(fit_got, snapshots=snapshots + snapshots[-1:]),
                                    seed=7))
-    assert judged("pipeline_fit", dict(fit_got, snapshots=snapshots[1:]), seed=7)
-    assert judged("pipeline_fit", dict(fit_got, snapshots=[]), seed=7)
+    assert judged("a03_fit", dict(fit_got, snapshots=snapshots[1:]), seed=7)
+    assert judged("a03_fit", dict(fit_got, snapshots=[]), seed=7)
     history = dict(fit_got["history"], forged=1)
-    assert CONTRACT in text(judged("pipeline_fit", dict(fit_got, history=history), seed=7))
+    assert CONTRACT in text(judged("a03_fit", dict(fit_got, history=history), seed=7))
     nan = copy.deepcopy(fit_got)
     nan["snapshots"][-1]["head.bias"] = np.full(3, np.nan, dtype=np.float32)
-    assert judged("pipeline_fit", nan, seed=7)
+    assert judged("a03_fit", nan, seed=7)
 
 
 # -- the trained model's held-out accuracy, measured by the trusted side from its weights ---------------
@@ -334,13 +334,13 @@ def trained():
 
 
 def test_accuracy_is_measured_from_the_weights(trained):
-    got = got_of("pipeline_accuracy", trained, **ORDER)
+    got = got_of("a03_accuracy", trained, **ORDER)
     assert got["scores"].shape == (PROBE_INPUTS, 3)
     x, labels = order_inputs(ORDER["seed"], ORDER["n"])
     with torch.no_grad():
         want = float((trained(x).argmax(dim=1) == labels).float().mean())
     assert want >= 0.9
-    line = REGISTRY["pipeline_accuracy"].passed_line({"ok": True, "got": got}, ORDER, "order_model")
+    line = REGISTRY["a03_accuracy"].passed_line({"ok": True, "got": got}, ORDER, "order_model")
     assert line == f"✓ order_model: held-out accuracy {want:.1%} on 300 sequences it never saw."
 
 
@@ -350,7 +350,7 @@ def test_untrained_weights_with_their_own_scores_fail():
     torch.manual_seed(1)
     x, _ = order_inputs(ORDER["seed"], ORDER["n"])
     forged = models.describe(OrderModel(), x[:PROBE_INPUTS])
-    found = text(judged("pipeline_accuracy", forged, **ORDER))
+    found = text(judged("a03_accuracy", forged, **ORDER))
     assert "held-out accuracy" in found and ("about chance" in found or "below the 90%" in found)
 
 
@@ -358,26 +358,26 @@ def test_scores_that_do_not_come_from_the_weights_fail(trained):
     torch.manual_seed(1)
     x, _ = order_inputs(ORDER["seed"], ORDER["n"])
     forged = models.describe(OrderModel(), x[:PROBE_INPUTS])  # untrained weights ...
-    forged["scores"] = got_of("pipeline_accuracy", trained, **ORDER)["scores"]  # ... trained scores
-    assert "other scores than your model" in text(judged("pipeline_accuracy", forged, **ORDER))
+    forged["scores"] = got_of("a03_accuracy", trained, **ORDER)["scores"]  # ... trained scores
+    assert "other scores than your model" in text(judged("a03_accuracy", forged, **ORDER))
 
 
 def test_labels_as_predictions_are_refused():
     _, labels = order_inputs(ORDER["seed"], ORDER["n"])
     old_format = {"shape": [300, 3], "predictions": labels.numpy()}
-    assert CONTRACT in text(judged("pipeline_accuracy", old_format, **ORDER))
+    assert CONTRACT in text(judged("a03_accuracy", old_format, **ORDER))
 
 
 def test_accuracy_teaching_messages(trained):
     model = MeanOverTime(5, 16, 3)  # a pipeline that does not read the last time step
-    assert "read the last time step" in text(messages("pipeline_accuracy", model, **ORDER))
+    assert "read the last time step" in text(messages("a03_accuracy", model, **ORDER))
 
     class Flat(nn.Module):
         def forward(self, x):
             return x.mean(dim=1)  # 5 scores, not 3
 
     assert "should return (300, 3) class scores, not (300, 5)" in text(
-        messages("pipeline_accuracy", Flat(), **ORDER))
+        messages("a03_accuracy", Flat(), **ORDER))
 
     class Deeper(OrderModel):
         def __init__(self):
@@ -387,4 +387,4 @@ def test_accuracy_teaching_messages(trained):
         def forward(self, x):
             return self.extra(super().forward(x))
 
-    assert "2 Linear layer(s)" in text(messages("pipeline_accuracy", Deeper(), **ORDER))
+    assert "2 Linear layer(s)" in text(messages("a03_accuracy", Deeper(), **ORDER))

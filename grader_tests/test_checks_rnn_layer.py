@@ -1,4 +1,4 @@
-"""course.checks.rnn_layer without nbgrader: right answers pass, the result contract refuses forged
+"""course/assignments/a01_rnn_layer/checks.py without nbgrader: right answers pass, the result contract refuses forged
 results, and a judge handles any plain value the student's code may return."""
 import pytest
 import torch
@@ -33,11 +33,11 @@ CALLS = [  # (check, answer, kw): each passes genuinely
     ("layer_config", nn.RNN(6, 12, num_layers=2, nonlinearity="relu", bias=False, batch_first=True,
                             dropout=0.2), {"expected": RNN_B3}),
     ("zeros_state", torch.zeros(1, 5, 20), {"shape": [1, 5, 20]}),
-    ("init_hidden", init_hidden, {"seed": 3, "directions": "both"}),
-    ("init_hidden_runs", init_hidden, {"seed": 3}),
-    ("build_classifier", build_classifier, {"seed": 3}),
-    ("word_lengths", long_word_lengths, {"seed": 3, "kind": "long"}),
-    ("best_epoch", best_epoch, {"seed": 3}),
+    ("a01_init_hidden", init_hidden, {"seed": 3, "directions": "both"}),
+    ("a01_init_hidden_runs", init_hidden, {"seed": 3}),
+    ("a01_build_classifier", build_classifier, {"seed": 3}),
+    ("a01_word_lengths", long_word_lengths, {"seed": 3, "kind": "long"}),
+    ("a01_best_epoch", best_epoch, {"seed": 3}),
 ]
 
 
@@ -85,20 +85,20 @@ def test_a_state_that_requires_grad_is_refused():
     with pytest.raises(checks.CheckFailed, match="without requires_grad=True"):
         checks.zeros_state(torch.zeros(1, 5, 20, requires_grad=True), shape=[1, 5, 20])
     with pytest.raises(checks.CheckFailed, match="without requires_grad=True"):
-        checks.init_hidden(lambda *a, **k: init_hidden(*a, **k).requires_grad_(), seed=1)
+        checks.a01_init_hidden(lambda *a, **k: init_hidden(*a, **k).requires_grad_(), seed=1)
 
 
 def test_init_hidden_runs_refuses_nan():
-    check, got = genuine("init_hidden_runs", init_hidden, {"seed": 1})
+    check, got = genuine("a01_init_hidden_runs", init_hidden, {"seed": 1})
     got["results"][-1]["data"][:] = float("nan")
     assert "NaN" in verdict(check, got, {"seed": 1})[0]
 
 
 def test_build_classifier_judges_the_logits_too():
-    check, got = genuine("build_classifier", build_classifier, {"seed": 1})
+    check, got = genuine("a01_build_classifier", build_classifier, {"seed": 1})
     got["results"][0]["logits_shape"] = [3]
     assert "expected (3," in verdict(check, got, {"seed": 1})[0]
-    _, got = genuine("build_classifier", build_classifier, {"seed": 1})
+    _, got = genuine("a01_build_classifier", build_classifier, {"seed": 1})
     got["results"][0]["rnn"]["bidirectional"] = None
     assert "should be an nn.RNN" in verdict(check, got, {"seed": 1})[0]
 
@@ -106,7 +106,7 @@ def test_build_classifier_judges_the_logits_too():
         return nn.RNN(10, 16, batch_first=True), nn.Linear(16, num_classes)
 
     with pytest.raises(checks.CheckFailed, match="not time steps"):
-        checks.build_classifier(time_steps_as_features, seed=1)
+        checks.a01_build_classifier(time_steps_as_features, seed=1)
 
 
 def test_runs_rnn_checks_the_hidden_state():
@@ -126,11 +126,11 @@ def test_judges_handle_any_plain_value(value):
     for name, answer, kw in CALLS:
         check, got = genuine(name, answer, kw)
         if "results" in got:
-            forged = {"results": [value] * len(got["results"])} if name != "build_classifier" else None
+            forged = {"results": [value] * len(got["results"])} if name != "a01_build_classifier" else None
             if forged is not None:
                 messages = verdict(check, forged, kw)
                 assert messages and "could not be checked" not in messages[0], (name, messages)
-    check, got = genuine("word_lengths", long_word_lengths, {"seed": 3, "kind": "long"})
+    check, got = genuine("a01_word_lengths", long_word_lengths, {"seed": 3, "kind": "long"})
     word = next(iter(got["results"][0]))
     got["results"][0][word] = value
     messages = verdict(check, got, {"seed": 3, "kind": "long"})

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from course import checks, experiments
+from course import checks
+from course.assignments.a04_overfitting import experiments
 from course.checks import CheckFailed
-from course.checks.overfitting import diagnose_cases, reference_stopping, stopping_cases
+from course.assignments.a04_overfitting.checks import diagnose_cases, reference_stopping, stopping_cases
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -143,14 +144,14 @@ SEEDS = [1, 7, 12345]
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_checks_pass_the_reference(seed, capsys):
-    checks.overfit_evaluate(evaluate, seed=seed)
-    checks.overfit_fit(make_fit(), seed=seed)
-    checks.early_stopping(EarlyStopping, seed=seed)
-    checks.early_stopping_min_delta(EarlyStopping, seed=seed)
-    checks.early_stopping_restore(EarlyStopping, seed=seed)
-    checks.regularized_rnn(RegularizedRNN, seed=seed)
-    checks.diagnose_fit(diagnose, seed=seed)
-    checks.swap_layer(swap, seed=seed)
+    checks.a04_evaluate(evaluate, seed=seed)
+    checks.a04_fit(make_fit(), seed=seed)
+    checks.a04_early_stopping(EarlyStopping, seed=seed)
+    checks.a04_early_stopping_min_delta(EarlyStopping, seed=seed)
+    checks.a04_early_stopping_restore(EarlyStopping, seed=seed)
+    checks.a04_regularized_rnn(RegularizedRNN, seed=seed)
+    checks.a04_diagnose(diagnose, seed=seed)
+    checks.a04_swap_layer(swap, seed=seed)
     out = capsys.readouterr()
     assert out.err == "" and out.out.count("✓") == 8
 
@@ -185,49 +186,49 @@ def test_evaluate_mistakes():
         loss, acc = evaluate(model, x, y)
         return loss, 100 * acc
 
-    fails(checks.overfit_evaluate, no_eval, "model.eval()", seed=1)
-    fails(checks.overfit_evaluate, tensors, "plain Python numbers", seed=1)
-    fails(checks.overfit_evaluate, percent, "not a percentage", seed=1)
+    fails(checks.a04_evaluate, no_eval, "model.eval()", seed=1)
+    fails(checks.a04_evaluate, tensors, "plain Python numbers", seed=1)
+    fails(checks.a04_evaluate, percent, "not a percentage", seed=1)
 
 
 def test_fit_mistakes():
-    fails(checks.overfit_fit, make_fit(watch="train"), "*training* loss", seed=1)
-    fails(checks.overfit_fit, make_fit(restore=False), "stopper.restore(model)", seed=1)
+    fails(checks.a04_fit, make_fit(watch="train"), "*training* loss", seed=1)
+    fails(checks.a04_fit, make_fit(restore=False), "stopper.restore(model)", seed=1)
 
 
 def test_early_stopping_mistakes():
     late = lambda p, min_delta=0.0: EarlyStopping(p, min_delta, strict=False)
-    fails(checks.early_stopping, late, "one epoch too late", seed=1)
+    fails(checks.a04_early_stopping, late, "one epoch too late", seed=1)
     nocopy = lambda p, min_delta=0.0: EarlyStopping(p, min_delta, copy_state=False)
-    fails(checks.early_stopping_restore, nocopy, "live tensors", seed=1)
-    checks.early_stopping(nocopy, seed=1)        # each mistake costs only its own cell
-    checks.early_stopping_restore(late, seed=1)
+    fails(checks.a04_early_stopping_restore, nocopy, "live tensors", seed=1)
+    checks.a04_early_stopping(nocopy, seed=1)        # each mistake costs only its own cell
+    checks.a04_early_stopping_restore(late, seed=1)
     no_delta = lambda p, min_delta=0.0: EarlyStopping(p, 0.0)
-    fails(checks.early_stopping_min_delta, no_delta, "min_delta", seed=1)
+    fails(checks.a04_early_stopping_min_delta, no_delta, "min_delta", seed=1)
 
 
 def test_regularized_rnn_mistakes(capsys):
     one_layer = lambda *a, **k: RegularizedRNN(*a, force_layers=1, **k)
-    fails(checks.regularized_rnn, one_layer, "dropout after all but last recurrent layer", seed=1)
+    fails(checks.a04_regularized_rnn, one_layer, "dropout after all but last recurrent layer", seed=1)
     first = lambda *a, **k: RegularizedRNN(*a, read="first", **k)
-    fails(checks.regularized_rnn, first, "output[:, 0]", seed=1)
+    fails(checks.a04_regularized_rnn, first, "output[:, 0]", seed=1)
     assert capsys.readouterr().err == ""
 
 
 def test_diagnose_mistakes():
-    fails(checks.diagnose_fit, lambda h: diagnose(h, use_best=False), "early-stopped", seed=1)
-    fails(checks.diagnose_fit, lambda h: diagnose(h, rise=10.0), "Look at the losses", seed=1)
+    fails(checks.a04_diagnose, lambda h: diagnose(h, use_best=False), "early-stopped", seed=1)
+    fails(checks.a04_diagnose, lambda h: diagnose(h, rise=10.0), "Look at the losses", seed=1)
 
 
 def test_swap_mistakes():
-    fails(checks.swap_layer, lambda m, k: swap(m, k, keep_dropout=False), "dropout", seed=1)
-    fails(checks.swap_layer, lambda m, k: swap(m, k).rnn, "should return the model", seed=1)
+    fails(checks.a04_swap_layer, lambda m, k: swap(m, k, keep_dropout=False), "dropout", seed=1)
+    fails(checks.a04_swap_layer, lambda m, k: swap(m, k).rnn, "should return the model", seed=1)
 
 
 def test_final_model_check_on_an_untrained_model():
     torch.manual_seed(0)
     model = RegularizedRNN(12, 8, 9)
-    fails(checks.overfit_final_model, model, "validation accuracy", label_noise=0.2, noise_seed=0)
+    fails(checks.a04_final_model, model, "validation accuracy", label_noise=0.2, noise_seed=0)
 
 
 # --- the final model is judged from its parameters, never from predictions the kernel sends -------
@@ -239,13 +240,13 @@ def final_kw(**extra):
 def described(model):
     """What the final-model probe sends back for ``model``, as the grader receives it."""
     from course.checks import core
-    check = checks.REGISTRY["overfit_final_model"]
+    check = checks.REGISTRY["a04_final_model"]
     return core.decode(*core.encode(core.run_probe(check, model, final_kw())))
 
 
 def test_final_model_labels_as_predictions_cannot_pass():
     from course.checks.models import describe
-    check = checks.REGISTRY["overfit_final_model"]
+    check = checks.REGISTRY["a04_final_model"]
     data = experiments.load_task()
     y_heldout = experiments.split_test()[3]
     # the old format: "predictions" that are simply the labels, read from the data splits
@@ -272,7 +273,7 @@ def test_final_model_labels_as_predictions_cannot_pass():
 
 
 def test_final_model_targets_come_from_the_arguments():
-    check = checks.REGISTRY["overfit_final_model"]
+    check = checks.REGISTRY["a04_final_model"]
     torch.manual_seed(0)
     outcome = described(RegularizedRNN(12, 8, 9))
     kw = final_kw(min_val=0.0, max_train=0.99)
@@ -282,7 +283,7 @@ def test_final_model_targets_come_from_the_arguments():
 
 
 def test_final_model_must_be_the_course_pipeline():
-    check = checks.REGISTRY["overfit_final_model"]
+    check = checks.REGISTRY["a04_final_model"]
     torch.manual_seed(0)
     first_step = RegularizedRNN(12, 8, 9, read="first")
     messages = check.verdict(described(first_step), final_kw(min_val=0.0, max_train=1.01))
@@ -302,7 +303,7 @@ def test_final_model_must_be_the_course_pipeline():
 
 def test_student_values_nan_is_never_close(capsys):
     nan = float("nan")
-    fails(checks.overfit_evaluate, lambda m, x, y: (nan, nan), "cross-entropy", seed=1)
+    fails(checks.a04_evaluate, lambda m, x, y: (nan, nan), "cross-entropy", seed=1)
 
     class NanBest(EarlyStopping):
         def step(self, val_loss, model):
@@ -310,8 +311,8 @@ def test_student_values_nan_is_never_close(capsys):
             self.best = nan
             return stop
 
-    fails(checks.early_stopping_min_delta, NanBest, "best should be", seed=1)
-    fails(checks.diagnose_fit, lambda h: ["overfitting"], "return one of", seed=1)
+    fails(checks.a04_early_stopping_min_delta, NanBest, "best should be", seed=1)
+    fails(checks.a04_diagnose, lambda h: ["overfitting"], "return one of", seed=1)
     assert capsys.readouterr().err == ""
 
 
@@ -319,16 +320,16 @@ def test_result_specs_fit_the_probes_and_count_the_cases():
     """Each check states the exact shape its probe returns: the reference passes it, one case less
     or more does not."""
     from course.checks import core
-    answers = {"overfit_evaluate": evaluate, "overfit_fit": make_fit(), "early_stopping": EarlyStopping,
-               "early_stopping_min_delta": EarlyStopping, "early_stopping_restore": EarlyStopping,
-               "regularized_rnn": RegularizedRNN, "diagnose_fit": diagnose, "swap_layer": swap}
+    answers = {"a04_evaluate": evaluate, "a04_fit": make_fit(), "a04_early_stopping": EarlyStopping,
+               "a04_early_stopping_min_delta": EarlyStopping, "a04_early_stopping_restore": EarlyStopping,
+               "a04_regularized_rnn": RegularizedRNN, "a04_diagnose": diagnose, "a04_swap_layer": swap}
     for name, answer in answers.items():
         check = checks.REGISTRY[name]
         got = core.decode(*core.encode(core.run_probe(check, answer, {"seed": 3})))["got"]
         spec = check.result(seed=3)
         assert spec.validate(got) is None, name
         key, cases = next((k, v) for k, v in got.items() if isinstance(v, list))
-        if name != "overfit_fit":
+        if name != "a04_fit":
             assert spec.validate(dict(got, **{key: cases[:-1]})) is not None, name
             assert spec.validate(dict(got, **{key: cases + cases[-1:]})) is not None, name
         assert spec.validate(dict(got, forged=1)) is not None, name

@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from course import checks, gates, packing
-from course.checks import gru as gru_checks
+from course import checks
+from course.assignments.a05_gru_and_packing import checks as gru_checks
+from course.assignments.a05_gru_and_packing import gates, packing
 from course.checks.rules import Program
 
 
@@ -148,7 +149,7 @@ OWN_CELL = "def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n    return h_pre
 def test_source_rules(answer, source, flagged):
     """The kernels are refused from the submission's source (rules.py), read by the trusted side."""
     program = Program([("import torch\nfrom torch import nn", False), (OWN_CELL, True), (source, True)])
-    found = checks.REGISTRY[answer].scan(program, answer, seed=1)
+    found = checks.REGISTRY["a05_" + answer].scan(program, answer, seed=1)
     assert bool(found) is flagged, found
     if flagged:
         assert "must do the arithmetic itself" in found[0]
@@ -160,16 +161,16 @@ def test_forward_that_calls_the_module_is_refused_at_run_time():
         return call(x, h0)
 
     with pytest.raises(checks.CheckFailed, match="called the module"):
-        silent(checks.gru_forward, sneaky, kind="basic", seed=1)
+        silent(checks.a05_gru_forward, sneaky, kind="basic", seed=1)
 
 
 def test_last_step_check_names_the_layout_mistake():
     output = torch.randn(5, 3, 20)
-    silent(checks.gru_last_step, (output, output[4]), batch_first=False)
+    silent(checks.a05_last_step, (output, output[4]), batch_first=False)
     with pytest.raises(checks.CheckFailed, match="output\\[:, -1\\]"):
-        silent(checks.gru_last_step, (output, output[-1]), batch_first=True)
+        silent(checks.a05_last_step, (output, output[-1]), batch_first=True)
     with pytest.raises(checks.CheckFailed, match="index 0"):
-        silent(checks.gru_last_step, (output, output[0]), batch_first=False)
+        silent(checks.a05_last_step, (output, output[0]), batch_first=False)
 
 
 def test_collate_check_catches_left_padding():
@@ -179,7 +180,7 @@ def test_collate_check_catches_left_padding():
         return padded, lengths, torch.tensor([y for _, y in batch])
 
     with pytest.raises(checks.CheckFailed, match="padded on the left"):
-        silent(checks.gru_collate, left, seed=1)
+        silent(checks.a05_collate, left, seed=1)
 
 
 def test_lstm_check_names_each_mistake():
@@ -188,5 +189,5 @@ def test_lstm_check_names_each_mistake():
             return gru_checks.lstm_step(x, *state, W_ih, W_hh, b_ih, b_hh, mistake)
 
         with pytest.raises(checks.CheckFailed) as info:
-            silent(checks.gru_lstm_cell, wrong, seed=None)
+            silent(checks.a05_lstm_cell, wrong, seed=None)
         assert message[:30] in str(info.value)

@@ -12,10 +12,10 @@ from course.checks import REGISTRY
 
 
 def test_parse_contract_cell():
-    plan = parse_test_cell('print(f([1]))\nchecks.best_epoch(best_epoch, label="best_epoch", seed=None)\n'
+    plan = parse_test_cell('print(f([1]))\nchecks.a01_best_epoch(best_epoch, label="best_epoch", seed=None)\n'
                            '### BEGIN HIDDEN TESTS\nchecks.choice(q, label="q", key="B", explain={"A": "no"})\n')
     assert isinstance(plan[0], PrintLine)
-    assert plan[1] == CheckCall("best_epoch", "best_epoch", "best_epoch", {"seed": None})
+    assert plan[1] == CheckCall("a01_best_epoch", "best_epoch", "best_epoch", {"seed": None})
     assert plan[2].kw == {"key": "B", "explain": {"A": "no"}}
 
 
@@ -51,7 +51,7 @@ def test_read_result_roundtrip_and_refusals(tmp_path):
 
 def test_short_or_empty_results_never_pass():
     """The contract, enforced in core before any judge: the forged shapes of issue #10."""
-    init_hidden, best_epoch = REGISTRY["init_hidden"], REGISTRY["best_epoch"]
+    init_hidden, best_epoch = REGISTRY["a01_init_hidden"], REGISTRY["a01_best_epoch"]
     assert init_hidden.verdict({"ok": True, "got": {"results": []}}, {"seed": 3})
     assert init_hidden.verdict({"ok": True, "got": {"results": ""}}, {"seed": 3})
     assert init_hidden.verdict({"ok": True, "got": {}}, {"seed": 3})

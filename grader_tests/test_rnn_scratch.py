@@ -1,4 +1,4 @@
-"""course.checks.rnn_scratch without nbgrader: references, mistake names, the result contract and
+"""course/assignments/a02_rnn_from_scratch/checks.py without nbgrader: references, mistake names, the result contract and
 the shortcut rules (read from the source by the trusted side) and guards (inside the kernel)."""
 import textwrap
 
@@ -9,7 +9,7 @@ from torch import nn
 from course import checks
 from course.checks import REGISTRY, rules
 from course.checks.core import CONTRACT_MESSAGE, decode, encode, run_probe
-from course.checks.rnn_scratch import guard_kernels
+from course.assignments.a02_rnn_from_scratch.checks import guard_kernels
 
 
 def cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
@@ -43,10 +43,10 @@ def message(check, fn, **kw):
 
 @pytest.mark.parametrize("seed", [1, 2, None])
 def test_right_answers_pass(seed, capsys):
-    checks.scratch_cell(cell, seed=seed)
-    checks.scratch_cell(cell, kind="options", seed=seed)
+    checks.a02_rnn_cell(cell, seed=seed)
+    checks.a02_rnn_cell(cell, kind="options", seed=seed)
     for part in ("single", "layers", "batch_first", "h0"):
-        checks.scratch_forward(forward, part=part, seed=seed)
+        checks.a02_rnn_forward(forward, part=part, seed=seed)
     assert capsys.readouterr().out.count("✓") == 6
 
 
@@ -62,7 +62,7 @@ def test_cell_mistakes_are_named(body, phrase):
     namespace = {"torch": torch}
     exec(f"def wrong(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity='tanh'):\n"
          f"    return {body}\n", namespace)
-    assert phrase in message(checks.scratch_cell, namespace["wrong"], seed=3)
+    assert phrase in message(checks.a02_rnn_cell, namespace["wrong"], seed=3)
 
 
 def test_forward_mistakes_are_named():
@@ -83,9 +83,9 @@ def test_forward_mistakes_are_named():
     def no_h0(rnn, x, h0=None):
         return forward(rnn, x)
 
-    assert "not only the last layer" in message(checks.scratch_forward, last_layer_only, part="layers", seed=1)
-    assert "use transpose, not reshape" in message(checks.scratch_forward, reshaped, part="batch_first", seed=1)
-    assert "ignores h0" in message(checks.scratch_forward, no_h0, part="h0", seed=1)
+    assert "not only the last layer" in message(checks.a02_rnn_forward, last_layer_only, part="layers", seed=1)
+    assert "use transpose, not reshape" in message(checks.a02_rnn_forward, reshaped, part="batch_first", seed=1)
+    assert "ignores h0" in message(checks.a02_rnn_forward, no_h0, part="h0", seed=1)
 
 
 SETUP = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
@@ -116,7 +116,7 @@ def rnn_forward(rnn, x, h0=None):
 """
 
 
-def scan(*cells, answer="rnn_forward", check="scratch_forward"):
+def scan(*cells, answer="rnn_forward", check="a02_rnn_forward"):
     """What the trusted side finds in these student cells (after the locked setup cell)."""
     program = rules.Program([(SETUP, False)] + [(textwrap.dedent(c), True) for c in cells])
     return REGISTRY[check].scan(program, answer, part="single")
@@ -190,15 +190,15 @@ def test_a_name_built_at_run_time_is_explained():
 def test_cell_shortcut_keeps_its_wording():
     found = scan("def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity='tanh'):\n"
                  "    return torch.rnn_tanh_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)\n",
-                 answer="rnn_cell", check="scratch_cell")
+                 answer="rnn_cell", check="a02_rnn_cell")
     assert found == ["rnn_cell calls torch.rnn_tanh_cell: write the step with tensor operations (@, +, "
                      "torch.tanh / torch.relu) — use the parameters, not the module."]
-    assert scan(CELL, answer="rnn_cell", check="scratch_cell") == []
+    assert scan(CELL, answer="rnn_cell", check="a02_rnn_cell") == []
 
 
 def test_verdict_refuses_a_shortcut_the_kernel_hid():
     """A genuine-looking result does not help: the parent reads the source first."""
-    check, kw = REGISTRY["scratch_forward"], {"part": "single", "seed": 1}
+    check, kw = REGISTRY["a02_rnn_forward"], {"part": "single", "seed": 1}
     outcome = decode(*encode(run_probe(check, forward, kw)))
     assert check.verdict(outcome, kw, "rnn_forward") == []
     program = rules.Program([(SETUP, False), (CELL, True),
@@ -211,12 +211,12 @@ def test_kernel_guard_still_fails_a_shortcut():
     def calls_module(rnn, x, h0=None):
         return rnn(x, h0)
 
-    assert "the nn.RNN module itself was called" in message(checks.scratch_forward, calls_module, seed=1)
+    assert "the nn.RNN module itself was called" in message(checks.a02_rnn_forward, calls_module, seed=1)
 
 
-@pytest.mark.parametrize("name,kw,fn", [("scratch_cell", {"seed": 2}, cell),
-                                        ("scratch_cell", {"seed": 2, "kind": "options"}, cell),
-                                        ("scratch_forward", {"seed": 2, "part": "h0"}, forward)])
+@pytest.mark.parametrize("name,kw,fn", [("a02_rnn_cell", {"seed": 2}, cell),
+                                        ("a02_rnn_cell", {"seed": 2, "kind": "options"}, cell),
+                                        ("a02_rnn_forward", {"seed": 2, "part": "h0"}, forward)])
 def test_forged_results_fail_the_contract(name, kw, fn):
     check = REGISTRY[name]
     outcome = decode(*encode(run_probe(check, fn, kw)))
@@ -231,7 +231,7 @@ def test_forged_results_fail_the_contract(name, kw, fn):
 
 
 def test_nan_is_never_close():
-    check, kw = REGISTRY["scratch_cell"], {"seed": 2}
+    check, kw = REGISTRY["a02_rnn_cell"], {"seed": 2}
     got = decode(*encode(run_probe(check, cell, kw)))["got"]
     got["results"][0]["value"]["data"][:] = float("nan")
     assert check.verdict({"ok": True, "got": got}, kw)

@@ -13,7 +13,7 @@ SETUP = "import torch\nfrom torch import nn\nimport numpy as np\nfrom course imp
 
 ATTACKS = {
     "registry": "from course.checks import core\nfor c in core.REGISTRY.values():\n    c.probe = lambda a, **k: {}",
-    "class_patch": "from course.checks.rnn_scratch import RNNForwardCheck\nRNNForwardCheck.probe = lambda *a, **k: {}",
+    "class_patch": "from course.assignments.a02_rnn_from_scratch.checks import RNNForwardCheck\nRNNForwardCheck.probe = lambda *a, **k: {}",
     "checks_attribute": "checks.scratch_forward.judge = lambda *a, **k: []",
     "result_writer": "np.savez = lambda *a, **k: None",
     "json_patch": "import json\njson.dumps = lambda *a, **k: '{}'",
@@ -53,7 +53,7 @@ HONEST = {
     "setattr_self": "class A:\n    def __init__(self):\n        setattr(self, 'x', 1)",
     "type_name": "print(type(x).__name__)",
     "own_eq": "class P:\n    def __eq__(self, other):\n        return True",
-    "checks_call": "checks.scratch_forward(rnn_forward, part='single')",
+    "checks_call": "checks.a02_rnn_forward(rnn_forward, part='single')",
     "syntax_error": "def broken(:\n    pass",
 }
 

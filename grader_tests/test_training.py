@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from course import trace, training
+from course import training
+from course.assignments.a03_sequence_classifier import trace
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""course.widgets without a browser: the static fallback, the frontend guess, the RNN step data."""
+"""course.widgets (the step player) and assignment 02's RNN step widget, without a browser: the static
+fallback, the frontend guess, the RNN step data."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import torch
 from torch import nn
 
 from course import widgets
+from course.assignments.a02_rnn_from_scratch import widgets as rnn_widgets
 
 
 class FakeKernel:
@@ -71,7 +73,7 @@ def test_rnn_step_data_follows_nn_rnn(batch_first, num_layers):
     torch.manual_seed(0)
     rnn = nn.RNN(3, 5, num_layers=num_layers, batch_first=batch_first)
     x = torch.randn(2, 6, 3) if batch_first else torch.randn(6, 2, 3)
-    data = widgets.rnn_step_data(x, rnn, sample=1)
+    data = rnn_widgets.rnn_step_data(x, rnn, sample=1)
     layer0 = nn.RNN(3, 5, batch_first=batch_first)
     layer0.load_state_dict({k: v for k, v in rnn.state_dict().items() if k.endswith("_l0")})
     with torch.no_grad():
@@ -91,11 +93,11 @@ def test_rnn_step_data_with_a_cell_and_the_figure():
     def my_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
         return torch.relu(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
 
-    data = widgets.rnn_step_data(x, rnn, cell=my_cell)
-    np.testing.assert_allclose(data["h"], widgets.rnn_step_data(x, rnn)["h"], atol=1e-6)
+    data = rnn_widgets.rnn_step_data(x, rnn, cell=my_cell)
+    np.testing.assert_allclose(data["h"], rnn_widgets.rnn_step_data(x, rnn)["h"], atol=1e-6)
     assert data["source"] == "my_cell"
-    fig = widgets.draw_rnn_step(data, 2)
+    fig = rnn_widgets.draw_rnn_step(data, 2)
     assert len(fig.axes) == 5
     plt.close(fig)
-    assert widgets.rnn_steps(x, rnn, static=True) is None
+    assert rnn_widgets.rnn_steps(x, rnn, static=True) is None
     plt.close("all")

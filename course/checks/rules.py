@@ -42,6 +42,7 @@ DENIED_MODULES = {
     "types": "types", "atexit": "atexit", "asyncio": "asyncio",
 }
 DENIED_COURSE = ("course.checks.", "course.grading")
+DENIED_COURSE_PARTS = ("checks", "fixtures")  # course.assignments.aNN_x.checks: an assignment's checks
 DENIED_CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "get_ipython",
                 "breakpoint", "memoryview"}
 # Attribute names that only matter to the grading machinery, the interpreter's internals or processes.
@@ -570,7 +571,8 @@ def tampering(program: Program) -> list[str]:
                     top = mod.lstrip(".").split(".")[0]
                     if top in DENIED_MODULES:
                         flag(node, f"imports {mod} ({DENIED_MODULES[top]})")
-                    elif mod.startswith(DENIED_COURSE) or mod in ("course.checks.core",):
+                    elif mod.startswith(DENIED_COURSE) or (mod.startswith("course.assignments.") and
+                                                           mod.split(".")[-1] in DENIED_COURSE_PARTS):
                         flag(node, f"imports the grader's internals ({mod})")
             elif isinstance(node, ast.Name):
                 if node.id in DENIED_CALLS or node.id in ("__builtins__", "__loader__", "__spec__"):

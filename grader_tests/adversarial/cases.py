@@ -267,7 +267,7 @@ class SequenceClassifier(nn.Module):
 
 # ---- 04: overfitting -----------------------------------------------------------------------------
 LOOKUP_MODEL_04 = LOOKUP + """
-from course import experiments as _e
+from course.assignments.a04_overfitting import experiments as _e
 _data = _e.load_task(0.2, 0)
 _, _, _x_held, _y_held = _e.split_test()
 final_model = _Lookup(final_model, [(_data["x_train"], _data["y_train"]), (_data["x_val"], _data["y_val"]),

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import contract, rules
-from .contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str
-from .core import Check, capture, to_plain, type_name
+from ...checks import contract, rules
+from ...checks.contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str
+from ...checks.core import Check, capture, to_plain, type_name
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -252,7 +252,7 @@ def _check_tensor(value, want_shape, dtype, what):
 class GRUCellCheck(HandWritten):
     """``gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh) -> h_t`` against nn.GRUCell."""
 
-    name = "gru_cell"
+    name = "a05_gru_cell"
     forbidden = rules.GRU_KERNELS
 
     def probe(self, fn, seed=0, n=5, **kw):
@@ -401,7 +401,7 @@ class GRUForward(HandWritten):
     GRUWithoutForward; the source must not call it (module_param) nor reach a GRU kernel.
     """
 
-    name = "gru_forward"
+    name = "a05_gru_forward"
     forbidden = rules.GRU_KERNELS
     module_param = True
 
@@ -522,7 +522,7 @@ class GRUForward(HandWritten):
 class LastStep(Check):
     """The answer is (output, last): last must be the last time step of output, for every sequence."""
 
-    name = "gru_last_step"
+    name = "a05_last_step"
 
     def probe(self, answer, **kw):
         output, last = answer
@@ -586,7 +586,7 @@ def collate_input(case):
 class Collate(Check):
     """``collate(batch) -> (padded, lengths, labels)``; batch is a list of (sequence, label) pairs."""
 
-    name = "gru_collate"
+    name = "a05_collate"
 
     def probe(self, fn, seed=0, n=3, **kw):
         results = []
@@ -684,7 +684,7 @@ def last_valid_input(case):
 class LastValid(Check):
     """``last_valid(output, lengths, batch_first) -> (batch, hidden)``: each sequence's last real step."""
 
-    name = "gru_last_valid"
+    name = "a05_last_valid"
 
     def probe(self, fn, seed=0, n=4, **kw):
         results = []
@@ -743,7 +743,7 @@ class PackedClassifier(Check):
     gives, for each sequence of a right-padded batch, the same logits as for that sequence alone.
     Its code must use pack_padded_sequence (``scan``: read from the source)."""
 
-    name = "gru_packed_classifier"
+    name = "a05_packed_classifier"
 
     def probe(self, cls, seed=0, n=2, **kw):
         results = []
@@ -852,7 +852,7 @@ LSTM_MISTAKES = {
 class LSTMCellCheck(HandWritten):
     """``lstm_cell(x_t, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h, c)`` against nn.LSTMCell."""
 
-    name = "gru_lstm_cell"
+    name = "a05_lstm_cell"
     what = "lstm_cell"
     forbidden = rules.LSTM_KERNELS
 

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .. import data as course_data
-from . import models
-from .contract import Array, Bool, Cases, Int, ListOf, OneOf, Record, Str, Value
-from .core import CONTRACT_MESSAGE, Check, CheckFailed, to_plain, type_name
+from ... import data as course_data
+from ...checks import models
+from ...checks.contract import Array, Bool, Cases, Int, ListOf, OneOf, Record, Str, Value
+from ...checks.core import CONTRACT_MESSAGE, Check, CheckFailed, to_plain, type_name
 
 VOWEL_LENGTH = 29  # the longest Japanese Vowels utterance: every sequence is left-padded to this
 KINDS = {"rnn": nn.RNN, "gru": nn.GRU}
@@ -120,7 +120,7 @@ def _last_hidden_mistake(got, output, h_n, batch_first):
 class LastHidden(Check):
     """``last_hidden(output, h_n, batch_first) -> Tensor`` (batch, hidden): the last layer's final state."""
 
-    name = "pipeline_last_hidden"
+    name = "a03_last_hidden"
 
     def probe(self, fn, seed=0, n=4, deep=False, **kw):
         results = []
@@ -221,7 +221,7 @@ class Classifier(Check):
     """The student's SequenceClassifier class, built from seeded sizes, with seeded weights loaded
     into its recurrent layer and its linear head; its forward output on a seeded batch is returned."""
 
-    name = "pipeline_classifier"
+    name = "a03_classifier"
 
     def probe(self, cls, seed=0, n=3, num_layers=1, rnn_type="rnn", **kw):
         results = []
@@ -384,7 +384,7 @@ class TrainEpoch(Check):
     """``train_epoch(model, loader, loss_fn, optimizer) -> float``: one pass over the loader, one
     optimiser step per batch; returns the mean training loss. Probed with SGD on a known model."""
 
-    name = "pipeline_train_epoch"
+    name = "a03_train_epoch"
     lr = 0.5
 
     def probe(self, fn, seed=0, **kw):
@@ -470,7 +470,7 @@ class Evaluate(Check):
     mode, evaluated twice under different random seeds — eval mode makes the two results equal — with
     a loss function that notes whether autograd was recording (it must not: torch.no_grad())."""
 
-    name = "pipeline_evaluate"
+    name = "a03_evaluate"
 
     def probe(self, fn, seed=0, modes=False, **kw):
         model, loader, _, _ = probe_setup(seed, n=80, dropout=0.5 if modes else 0.0)
@@ -599,12 +599,12 @@ class Fit(Check):
     after fit returns (consecutive equal weights are noted once); the judge measures the loss and
     accuracy of those weights itself."""
 
-    name = "pipeline_fit"
+    name = "a03_fit"
     epochs = 6
     train_slack = 0.1  # a mean training loss lies between the losses before and after its epoch
 
     def probe(self, fn, seed=0, **kw):
-        from .. import training
+        from ... import training
         model, _, x, y = probe_setup(seed, n=240)
         g = torch.Generator().manual_seed(seed)
         train = DataLoader(TensorDataset(x[:160], y[:160]), batch_size=16, shuffle=True, generator=g)
@@ -715,7 +715,7 @@ class HeldOutAccuracy(Check):
     those weights, checks that it gives the same scores, and measures the accuracy on all the graded
     inputs itself: no prediction from the kernel is taken at its word."""
 
-    name = "pipeline_accuracy"
+    name = "a03_accuracy"
 
     @staticmethod
     def _inputs(task, seed, n):

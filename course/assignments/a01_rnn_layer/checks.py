@@ -7,166 +7,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .contract import Bool, Cases, Float, Int, ListOf, Nullable, OneOf, Record, Str, Value
-from .core import Check, to_plain, type_name
-
-CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
-               "dropout", "bidirectional")
-
-
-def layer_config(layer) -> dict:
-    """The constructor arguments a recurrent layer remembers, as plain data."""
-    if not isinstance(layer, nn.Module):
-        return {"type": type_name(to_plain(layer))}
-    conf = {"type": type(layer).__name__}
-    for key in CONFIG_KEYS:
-        if hasattr(layer, key):
-            conf[key] = to_plain(getattr(layer, key))
-    if isinstance(layer, nn.Linear):
-        conf.update(in_features=layer.in_features, out_features=layer.out_features)
-    return conf
-
-
-# What a layer's fields are, as ``layer_fields`` reports them (None: the layer has no such field).
-# nn.RNN checks hidden_size, num_layers, nonlinearity and dropout itself, uses bias, batch_first and
-# bidirectional as flags (their truth is what counts) and takes input_size as given.
-FLAGS = ("bias", "batch_first", "bidirectional")
-FIELD_SPECS = {"input_size": Value(), "hidden_size": Nullable(Int()), "num_layers": Nullable(Int()),
-               "nonlinearity": Nullable(Str(100)), "bias": Nullable(Bool()), "batch_first": Nullable(Bool()),
-               "dropout": Nullable(Float()), "bidirectional": Nullable(Bool()),
-               "in_features": Nullable(Int()), "out_features": Nullable(Int())}
-
-
-def _field(layer, key):
-    """One field of a layer as plain data of the field's own type, or None."""
-    if not isinstance(layer, nn.Module) or not hasattr(layer, key):
-        return None
-    value = getattr(layer, key)
-    if key in FLAGS:
-        return bool(value) if value is None or isinstance(value, (bool, int, float, str)) else None
-    if key == "dropout":
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if key == "nonlinearity":
-        return value[:100] if isinstance(value, str) else None
-    if key in FIELD_SPECS and key != "input_size":
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-    return to_plain(value)
-
-
-def layer_fields(layer, keys) -> dict:
-    """``{"type": class name, key: value or None for each key}``: exactly these keys, whatever the layer."""
-    kind = type(layer).__name__ if isinstance(layer, nn.Module) else type_name(to_plain(layer))
-    return {"type": kind, **{key: _field(layer, key) for key in keys}}
-
-
-def fields_spec(keys) -> Record:
-    """The contract of ``layer_fields(layer, keys)``."""
-    return Record({"type": Str(200), **{key: FIELD_SPECS.get(key, Value()) for key in keys}})
-
-
-def _same(value, want) -> bool:
-    """Whether a plain value from the student's code equals a literal of the test: bools and numbers
-    kept apart, NaN equal to nothing, containers compared item by item."""
-    if isinstance(want, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(want, bool) and value == want
-    if isinstance(want, (int, float)):
-        return isinstance(value, (int, float)) and value == want
-    if isinstance(want, str):
-        return isinstance(value, str) and value == want
-    if want is None:
-        return value is None
-    if isinstance(want, (list, tuple)):
-        return (isinstance(value, list) and len(value) == len(want)
-                and all(_same(v, w) for v, w in zip(value, want)))
-    if isinstance(want, dict):
-        return (isinstance(value, dict) and set(value) == set(want)
-                and all(_same(value[k], w) for k, w in want.items()))
-    return False
-
-
-def _config_keys(expected) -> list[str]:
-    return [key for key in expected if key != "type"]
-
-
-class LayerConfig(Check):
-    """The answer is a layer whose constructor arguments must match ``expected``."""
-
-    name = "layer_config"
-
-    def probe(self, answer, expected, **kw):
-        return layer_fields(answer, _config_keys(expected))
-
-    def result(self, expected, **kw):
-        return fields_spec(_config_keys(expected))
-
-    def judge(self, got, expected, **kw):
-        if got["type"] != expected.get("type", got["type"]):
-            return [f"expected an nn.{expected['type']}, got {got['type']}."]
-        problems = []
-        for key in _config_keys(expected):
-            if not _same(got[key], expected[key]):
-                problems.append(f"{key} is {got[key]!r}, the task needs {expected[key]!r}.")
-        return problems
-
-    def passed(self, got, **kw):
-        return f"nn.{got['type']} with the right arguments."
-
-
-class ZerosState(Check):
-    """The answer is a zero initial hidden state of a given shape."""
-
-    name = "zeros_state"
-
-    def probe(self, answer, **kw):
-        return {"value": to_plain(answer)}
-
-    def result(self, **kw):
-        return Record(value=Value())
-
-    def judge(self, got, shape, **kw):
-        value = got["value"]
-        if not _is_tensor(value):
-            return [f"expected a tensor, got {type_name(value)}."]
-        data = value["data"]
-        if tuple(data.shape) != tuple(shape):
-            return [state_shape_hint(tuple(data.shape), tuple(shape))]
-        if np.any(data != 0):
-            return ["the initial state should be all zeros (torch.zeros)."]
-        if value["requires_grad"]:
-            return [CONSTANT_STATE]
-        return []
-
-    def passed(self, got, shape, **kw):
-        return f"a zero state of shape {tuple(shape)}."
-
-
-CONSTANT_STATE = ("the initial state is a constant, not something to train: create it without "
-                  "requires_grad=True.")
-
-
-def _is_tensor(value) -> bool:
-    return isinstance(value, dict) and value.get("__tensor__") is True
-
-
-def state_shape_hint(got, want, batch_first_hint=True):
-    """The teaching message for a wrong h0 shape. want = (layers × directions, batch, hidden)."""
-    if len(got) != 3:
-        return (f"h0 must be 3-D, (num_layers × directions, batch, hidden_size) = {want}; yours has "
-                f"{len(got)} dimensions, shape {got}.")
-    if got == (want[1], want[0], want[2]):
-        return ("h0 is (num_layers × directions, batch, hidden_size) even when batch_first=True: "
-                "the layer dimension comes first; yours has batch first.")
-    if got[1:] == want[1:] and got[0] * 2 == want[0]:
-        return ("a bidirectional RNN keeps one state per layer *and* per direction: the first "
-                "dimension is 2 × num_layers.")
-    if got[1:] == want[1:]:
-        return f"the first dimension counts layers × directions: {want[0]} here, not {got[0]}."
-    if got[0] == want[0] and got[2] == want[2]:
-        return f"the middle dimension is the batch size ({want[1]}), not {got[1]}."
-    if got[:2] == want[:2]:
-        return f"the last dimension is hidden_size ({want[2]}), not {got[2]}."
-    return f"h0 should have shape (num_layers × directions, batch, hidden_size) = {want}, not {got}."
-
+from ...checks.common import (CONSTANT_STATE, _is_tensor, _same, fields_spec, layer_fields,
+                              state_shape_hint)
+from ...checks.contract import Cases, Int, ListOf, OneOf, Record, Str, Value
+from ...checks.core import Check, to_plain, type_name
 
 def init_hidden_cases(seed, n=6, directions="both"):
     """Distinct sizes, so that swapped dimensions cannot pass; several depths.
@@ -192,7 +36,7 @@ def _call(case):
 class InitHidden(Check):
     """``init_hidden(batch_size, hidden_size, num_layers=1, bidirectional=False) -> Tensor``."""
 
-    name = "init_hidden"
+    name = "a01_init_hidden"
 
     def probe(self, fn, seed=0, n=6, directions="both", **kw):
         return {"results": [to_plain(fn(**case)) for case in init_hidden_cases(seed, n, directions)]}
@@ -226,7 +70,7 @@ class InitHidden(Check):
 class InitHiddenRuns(InitHidden):
     """The real nn.RNN (batch_first both ways) accepts init_hidden's state as h0."""
 
-    name = "init_hidden_runs"
+    name = "a01_init_hidden_runs"
 
     def judge(self, got, seed=0, n=6, directions="both", **kw):
         for i, (case, value) in enumerate(zip(init_hidden_cases(seed, n, directions), got["results"],
@@ -254,38 +98,6 @@ class InitHiddenRuns(InitHidden):
         return f"accepted as h0 by {n} real nn.RNN layers, batch_first both ways."
 
 
-class RunsRNN(Check):
-    """The fill-in ``output, hidden = rnn(___, hidden)``: the answer is (output, hidden)."""
-
-    name = "runs_rnn"
-
-    def probe(self, answer, **kw):
-        output, hidden = answer
-        return {"output": to_plain(output), "hidden": to_plain(hidden)}
-
-    def result(self, **kw):
-        return Record(output=Value(), hidden=Value())
-
-    def judge(self, got, seq_len, batch, hidden_size, num_layers=1, **kw):
-        out, hid = got["output"], got["hidden"]
-        if not _is_tensor(out):
-            return ["output should be the tensor the RNN returns."]
-        if tuple(out["data"].shape) != (seq_len, batch, hidden_size):
-            return [f"output has shape {tuple(out['data'].shape)}, expected (seq_len, batch, hidden) = "
-                    f"{(seq_len, batch, hidden_size)}: the first argument is the input sequence."]
-        if not _is_tensor(hid):
-            return ["hidden should be the tensor the RNN returns, its final hidden state."]
-        if tuple(hid["data"].shape) != (num_layers, batch, hidden_size):
-            return [f"hidden has shape {tuple(hid['data'].shape)}, expected (num_layers, batch, hidden) = "
-                    f"{(num_layers, batch, hidden_size)}: it is the second thing the RNN returns."]
-        if not np.allclose(out["data"][-1], hid["data"][-1], atol=1e-6):
-            return ["the last output step should equal the final hidden state; rerun the cells in order."]
-        return []
-
-    def passed(self, got, **kw):
-        return "the RNN read the input sequence, starting from your hidden state."
-
-
 def classifier_cases(seed, n=4):
     rng = random.Random(seed)
     return [{"num_features": f, "num_classes": c}
@@ -300,7 +112,7 @@ BATCH = 3  # the batch build_classifier's pair is run on
 class BuildClassifier(Check):
     """``build_classifier(num_features, num_classes) -> (rnn, head)`` for (batch, seq, features) data."""
 
-    name = "build_classifier"
+    name = "a01_build_classifier"
 
     def probe(self, fn, seed=0, n=4, **kw):
         results = []
@@ -368,7 +180,7 @@ def word_cases(seed, n=3):
 class WordLengths(Check):
     """Dictionary comprehensions over a word list, checked against a reference on random lists."""
 
-    name = "word_lengths"
+    name = "a01_word_lengths"
 
     def probe(self, fn, seed=0, n=3, **kw):
         return {"results": [to_plain(fn(list(words))) for words in word_cases(seed, n)]}
@@ -416,7 +228,7 @@ def epoch_cases(seed, n=4):
 class BestEpoch(Check):
     """``best_epoch(val_losses) -> int``: the 1-based epoch with the lowest validation loss."""
 
-    name = "best_epoch"
+    name = "a01_best_epoch"
 
     def probe(self, fn, seed=0, n=4, **kw):
         return {"results": [to_plain(fn(list(losses))) for losses in epoch_cases(seed, n)]}

@@ -20,9 +20,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .demos import LastStepClassifier
-from .data import (JAPANESE_VOWELS_CLASSES, JAPANESE_VOWELS_FEATURES, load_japanese_vowels,
-                   noisy_labels, pad_left, standardize, train_val_split)
+from ...data import (JAPANESE_VOWELS_CLASSES, JAPANESE_VOWELS_FEATURES, load_japanese_vowels,
+                     noisy_labels, pad_left, standardize, train_val_split)
+from ...nets import LastStepClassifier
 
 SEQ_LEN = 29          # the longest utterance in either split
 LABEL_NOISE = 0.2     # share of wrong training labels

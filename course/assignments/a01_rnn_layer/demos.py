@@ -1,21 +1,10 @@
-"""Small, real experiments the notebooks run to show an idea (each takes a few seconds on a CPU)."""
+"""Assignment 01's small, real experiment: a too-large RNN memorising noisy labels (seconds on a CPU)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-
-class LastStepClassifier(nn.Module):
-    """nn.RNN → last time step's hidden state → nn.Linear (class scores)."""
-
-    def __init__(self, input_size, hidden_size, num_classes):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, h_n = self.rnn(x)
-        return self.head(h_n[-1])
+from ...nets import LastStepClassifier
 
 
 def remember_first_step(n, seq_len=4, input_size=4, generator=None):

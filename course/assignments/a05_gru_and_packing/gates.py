@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import data, widgets
+from ... import data, widgets
 
 GATES = ("z", "r", "n", "h")
 TITLES = {"z": "update gate z_t  (1 = keep the old h)",

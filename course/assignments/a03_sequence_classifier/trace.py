@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .widgets import step_player
+from ...widgets import step_player
 
 STAGES = ("1 input", "2 RNN", "3 last hidden state", "4 linear", "5 softmax")
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import rules
-from .contract import Cases, OneOf, Record, Returned, Str, Value
-from .core import Check, to_plain, type_name
+from ...checks import rules
+from ...checks.contract import Cases, OneOf, Record, Returned, Str, Value
+from ...checks.core import Check, to_plain, type_name
 
 TOL = {"float32": dict(rtol=1e-5, atol=2e-5), "float64": dict(rtol=1e-7, atol=1e-7)}
 
@@ -235,7 +235,7 @@ def _error(exc) -> str:
 class RNNCellCheck(Check):
     """``rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh") -> h_t``."""
 
-    name = "scratch_cell"
+    name = "a02_rnn_cell"
     forbidden = rules.RNN_KERNELS
 
     def probe(self, fn, seed=0, kind="tanh", **kw):
@@ -448,7 +448,7 @@ def forward_mistakes(case, params, x, h0):
 class RNNForwardCheck(Check):
     """``rnn_forward(rnn, x, h0=None) -> (output, h_n)`` against the real nn.RNN."""
 
-    name = "scratch_forward"
+    name = "a02_rnn_forward"
     forbidden = rules.RNN_KERNELS
     module_param = True  # rnn_forward(rnn, ...): calling rnn itself is the shortcut
 

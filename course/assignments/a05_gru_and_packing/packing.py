@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .plots import SAMPLE_COLOURS
+from ...plots import SAMPLE_COLOURS
 
 
 def draw_packed_layout(lengths):

@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import models
-from .contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, PerCase, Record, Str,
+from ...checks import models
+from ...checks.contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, PerCase, Record, Str,
                        Value)
-from .core import Check, to_plain, type_name
-from .rnn_layer import CONFIG_KEYS
-from ..demos import LastStepClassifier
+from ...checks.core import Check, to_plain, type_name
+from ...checks.common import CONFIG_KEYS
+from ...nets import LastStepClassifier
 
 LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
 
@@ -118,7 +118,7 @@ def evaluate_case(seed):
 class Evaluate(Check):
     """``evaluate(model, inputs, labels) -> (loss, accuracy)`` in evaluation mode, as floats."""
 
-    name = "overfit_evaluate"
+    name = "a04_evaluate"
 
     def probe(self, fn, seed=0, **kw):
         model, x, y = evaluate_case(seed)
@@ -241,7 +241,7 @@ class EarlyStoppingPatience(Check):
     """``EarlyStopping(patience).step(val_loss, model)`` returns True after ``patience`` epochs
     without improvement."""
 
-    name = "early_stopping"
+    name = "a04_early_stopping"
     kind = "patience"
     fields = ("returns",)           # what this check judges, and so all its probe sends back
 
@@ -289,7 +289,7 @@ class EarlyStoppingPatience(Check):
 class EarlyStoppingMinDelta(EarlyStoppingPatience):
     """``best`` and ``best_epoch`` follow only improvements larger than ``min_delta``."""
 
-    name = "early_stopping_min_delta"
+    name = "a04_early_stopping_min_delta"
     kind = "min_delta"
     fields = ("bests", "best_epochs")
 
@@ -321,7 +321,7 @@ class EarlyStoppingRestore(EarlyStoppingPatience):
     """After training, ``restore(model)`` puts the best epoch's weights back (the stopper sees the whole
     curve, so when it says stop is not judged here: that is the patience check's job)."""
 
-    name = "early_stopping_restore"
+    name = "a04_early_stopping_restore"
     kind = "patience"
     fields = ("restored",)
 
@@ -465,7 +465,7 @@ def _epochs_problem(history, ref, lr):
 class Fit(Check):
     """The training loop: full-batch Adam, evaluation after each step, early stopping, restore."""
 
-    name = "overfit_fit"
+    name = "a04_fit"
 
     def probe(self, fn, seed=0, epochs=8, stop_after=5, best_epoch=2, **kw):
         model, data, lr = fit_case(seed)
@@ -579,7 +579,7 @@ def _allclose(a, b, atol):
 class RegularizedRNNCheck(Check):
     """``RegularizedRNN(input_size, hidden_size, num_classes, num_layers=2, dropout=0.3)``."""
 
-    name = "regularized_rnn"
+    name = "a04_regularized_rnn"
 
     def probe(self, cls, seed=0, **kw):
         results = []
@@ -754,7 +754,7 @@ WHY = {
 class Diagnose(Check):
     """``diagnose(history) -> "overfitting" | "underfitting" | "good fit"``."""
 
-    name = "diagnose_fit"
+    name = "a04_diagnose"
 
     def probe(self, fn, seed=0, **kw):
         return {"answers": [to_plain(fn(dict(h))) for _, h, _ in diagnose_cases(seed)]}
@@ -810,7 +810,7 @@ class _Holder(nn.Module):
 class SwapLayer(Check):
     """``swap_recurrent_layer(model, kind)`` replaces model.rnn by nn.RNN/GRU/LSTM, same settings."""
 
-    name = "swap_layer"
+    name = "a04_swap_layer"
 
     def probe(self, fn, seed=0, **kw):
         results = []
@@ -879,7 +879,7 @@ PROBE_SEQUENCES = 16  # the final model's scores on the first validation sequenc
 
 
 def _probe_inputs(label_noise, noise_seed):
-    from course.experiments import load_task
+    from .experiments import load_task
 
     data = load_task(label_noise, noise_seed)
     return data, data["x_val"][:PROBE_SEQUENCES]
@@ -891,14 +891,14 @@ class FinalModel(Check):
     The probe sends the model's parameters (and its scores on a few validation sequences); the parent
     rebuilds it and measures every accuracy itself, so no prediction from the kernel is trusted."""
 
-    name = "overfit_final_model"
+    name = "a04_final_model"
 
     def probe(self, model, label_noise=0.2, noise_seed=0, **kw):
         _, x = _probe_inputs(label_noise, noise_seed)
         return _silently(models.describe, model, x)[0]
 
     def result(self, **kw):
-        from course.data import JAPANESE_VOWELS_CLASSES
+        from ...data import JAPANESE_VOWELS_CLASSES
 
         return models.result_spec(PROBE_SEQUENCES, JAPANESE_VOWELS_CLASSES)
 
@@ -942,7 +942,7 @@ def _percent(share) -> str:
 def final_accuracies(got, label_noise, noise_seed):
     """Train / val / held-out accuracies of the model the probe described, measured here from its
     parameters; or the message saying why it cannot be scored."""
-    from course.experiments import split_test
+    from .experiments import split_test
 
     model, why = models.rebuild(got)
     if model is None:
