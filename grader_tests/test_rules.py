@@ -138,3 +138,17 @@ def test_a_parameter_named_like_a_kernel_is_not_the_kernel():
     from course.checks.rules import GRU_KERNELS
     cells = [("def gru_forward(gru, x, h0=None):\n    return x @ gru.weight_ih_l0.T", True)]
     assert Program(cells).reaches("gru_forward", GRU_KERNELS, module_param=True) == []
+
+
+@pytest.mark.parametrize("code", ["c = checks\nR = getattr(c, 'REG' + 'ISTRY')", "f = print\nf(checks)",
+                                  "def patch(m):\n    return m\npatch(checks)", "x = checks.REGISTRY",
+                                  "import torch.testing as tt\nt2 = tt\nt2.assert_close = None"])
+def test_the_checks_module_and_module_aliases(code):
+    assert tampering(Program([(SETUP, False), (code, True)]))
+
+
+def test_calling_a_check_in_a_students_own_cell_is_honest():
+    code = "checks.a02_rnn_forward(rnn_forward, part='single')\nchecks.choice(q, label='q')"
+    assert tampering(Program([(SETUP, False), (code, True)])) == []
+    code = "names = ['weight_ih_l0', 'bias_ih_l0']\nparams = [getattr(rnn, n) for n in names if hasattr(rnn, n)]"
+    assert tampering(Program([(SETUP, False), (code, True)])) == []

@@ -550,13 +550,29 @@ def _module_of(node) -> list[str]:
     return []
 
 
+def _module_names(program: Program) -> set[str]:
+    """Names that stand for a module: bound by an import anywhere (locked cells too), ``checks`` and
+    ``course``, and any student alias of one (``c = checks``, ``t = torch.testing``)."""
+    modules = set(program.imported) | {"checks", "course"}
+    while True:
+        before = len(modules)
+        for cell in program.cells:
+            for node in cell.nodes():
+                if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None \
+                        and isinstance(node.value, (ast.Name, ast.Attribute)) and _root(node.value) in modules:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    modules |= {t.id for t in targets if isinstance(t, ast.Name)}
+        if len(modules) == before:
+            return modules
+
+
 def tampering(program: Program) -> list[str]:
     """What in the student's cells touches the grader or cannot be read with confidence (one line
     each, with the cell number)."""
     found = []
-    # names an import binds anywhere (locked cells too): patching them patches a module
-    modules = program.imported | {"checks", "course"}
+    modules = _module_names(program)
     sensitive = DENIED_ATTRS | {"__"}
+    from .core import REGISTRY
     for cell in program.cells:
         if not cell.student:
             continue
@@ -564,6 +580,12 @@ def tampering(program: Program) -> list[str]:
 
         def flag(node, what):
             found.append(f"{where}, line {getattr(node, 'lineno', '?')}: {what}")
+
+        # the one honest use of `checks` in a student's cell: checks.<a registered check>(...)
+        check_calls = {id(n.func.value) for n in cell.nodes()
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                       and isinstance(n.func.value, ast.Name) and n.func.value.id == "checks"
+                       and n.func.attr in REGISTRY}
 
         for node in cell.nodes():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -577,6 +599,8 @@ def tampering(program: Program) -> list[str]:
             elif isinstance(node, ast.Name):
                 if node.id in DENIED_CALLS or node.id in ("__builtins__", "__loader__", "__spec__"):
                     flag(node, f"uses {node.id}")
+                elif node.id == "checks" and id(node) not in check_calls:
+                    flag(node, "uses the checks module other than to call a check")
             elif isinstance(node, ast.Attribute):
                 attr = node.attr
                 if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
@@ -592,9 +616,9 @@ def tampering(program: Program) -> list[str]:
                 name, args = node.func.id, node.args
                 if name in ("setattr", "delattr") and args and _root(args[0]) != "self":
                     flag(node, f"{name}(...) on {ast.unparse(args[0])[:40]}")
-                if name in ("getattr", "hasattr") and len(args) >= 2 and not _dynamic_name_safe(args[1], sensitive):
-                    if _root(args[0]) in modules or not _dynamic_name_safe(args[1], DENIED_ATTRS):
-                        flag(node, f"{ast.unparse(node)[:60]} (a name the grader cannot read)")
+                if name in ("getattr", "hasattr") and len(args) >= 2 and not _dynamic_name_safe(args[1], sensitive) \
+                        and _root(args[0]) in modules:
+                    flag(node, f"{ast.unparse(node)[:60]} (a name the grader cannot read)")
                 if name == "getattr" and len(args) >= 2 and isinstance(args[1], ast.Constant):
                     value = str(args[1].value)
                     if value in DENIED_ATTRS or (value.startswith("__") and value not in ALLOWED_DUNDERS):

@@ -88,7 +88,7 @@ class Liar(torch.Tensor):
             return True
         return super().__torch_function__(func, types, args, kwargs or {})
 """}, replace={"init_hidden": WRONG_INIT.replace("return torch.zeros(1, 1, 1)", "return torch.zeros(1, 1, 1).as_subclass(Liar)")},
-        lost=INIT_HIDDEN),
+        flag=True),
     "always_equal_object": dict(insert={SETUP: """
 class Yes(str):
     def __eq__(self, other): return True
@@ -97,7 +97,7 @@ class Yes(str):
 class AnyShape(tuple):
     def __eq__(self, other): return True
 """}, replace={"q_a1": 'q_a1 = Yes("A")', "shape_c1": "shape_c1 = AnyShape((1, 1, 1))"},
-        lost={"test_q_a1", "test_shape_c1"}),
+        flag=True),
     "input_transformer_blanks": dict(insert={"test_rnn_b3": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"},
                                      flag=True),
     "custom_exc_swallows": dict(insert={SETUP: "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"},
@@ -122,7 +122,8 @@ for pattern in ['../../../gradebook.db', '/work/main/gradebook.db', '/work/main/
                 os.path.expanduser('~/../**/gradebook.db')]:
     found += glob.glob(pattern, recursive=True)
 leak = ' '.join(found)
-"""}, replace={"q_g1": 'import re\nq_g1 = (re.findall(r"key=.(\\\\w)", leak) or ["A"])[0]'}, lost={"test_q_g1"}),
+"""}, replace={"q_g1": 'import re\nq_g1 = (re.findall(r"key=.(\\\\w)", leak) or ["A"])[0]\nerror_g2 = "RuntimeError"'},
+        lost={"test_q_g1"}),
     "writes_other_students": dict(insert={SETUP: """
 import glob
 for pattern in ['../../*/*/*.ipynb', '../../../*/*/*/*.ipynb', '/work/main/gradebook.db', '../../../gradebook.db',
