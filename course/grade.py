@@ -23,7 +23,7 @@ import course
 
 from .grading import gradebook, inputs, job, report
 from .grading.inputs import SAFE
-from .grading.sandbox import bwrap_path, bwrap_problem
+from .grading.sandbox import Limits, bwrap_path, bwrap_problem
 
 PACKAGE = Path(course.__file__).resolve().parent
 DEMO = PACKAGE / "demo"
@@ -68,9 +68,9 @@ def parse(argv=None):
     p.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
     p.add_argument("--scheduler", help="Dask scheduler address: run the jobs on that cluster")
     p.add_argument("--timeout", type=int, help="seconds per cell (default: nbgrader_config's Execute.timeout)")
-    p.add_argument("--memory-mb", type=int, default=3072)
-    p.add_argument("--processes", type=int, default=96)
-    p.add_argument("--cpu-seconds", type=int, default=900)
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb)
+    p.add_argument("--processes", type=int, default=Limits.processes)
+    p.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds)
     p.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap (limits still apply)")
     p.add_argument("--no-template-cache", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
