@@ -133,15 +133,7 @@ def pad_right(sequences, length=None):
     ``torch.nn.utils.rnn.pack_padded_sequence``. Do not read ``output[:, -1]``
     from right-padded input: for short sequences that step is padding (see
     :func:`pad_left`). Use the lengths to pick each sequence's last real step,
-    or pack the batch.
-
-    Args:
-        sequences: list of tensors of shape ``(length, features)``.
-        length: total number of time steps T; defaults to the longest sequence.
-
-    Returns:
-        ``(padded, lengths)``: the padded tensor and an int64 tensor with each
-        sequence's true length.
+    or pack the batch. Arguments and result as for :func:`pad_left`.
     """
     return _pad(sequences, length, left=False)
 

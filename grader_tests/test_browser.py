@@ -159,21 +159,27 @@ def test_widget_animates_in_jupyterlab(page):
     outside = cell.evaluate("c => [...c.querySelectorAll('.jp-OutputArea-output img')]"
                             ".filter(i => !i.closest('.widget-output')).length")
     assert outside == 0, "the static fallback figure was shown next to the widget"
-    play.click()
-    seen, sources = set(), set()
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        seen.add(readout.inner_text().strip())
-        sources.add(image.get_attribute("src"))
-        if len(seen) > 2 and readout.inner_text().strip() == "7":
-            break
-        page.wait_for_timeout(150)
+    seen, sources = _play(page, play, readout, image, last="7", seconds=90)
     assert readout.inner_text().strip() == "7", seen
     assert len(seen) >= 3, f"the slider did not move through the steps: {seen}"
     assert len(sources - {first_src}) >= 1, "the figure did not change while playing"
     page.wait_for_timeout(1500)          # let the last redraw land before the screenshot
     cell.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT))
+
+
+def _play(page, play, readout, image, last: str, seconds: int):
+    """Press Play and watch until the slider is back on ``last`` after moving: (steps seen, figures)."""
+    play.click()
+    seen, sources = set(), set()
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        seen.add(readout.inner_text().strip())
+        sources.add(image.get_attribute("src"))
+        if len(seen) > 2 and readout.inner_text().strip() == last:
+            break
+        page.wait_for_timeout(150)
+    return seen, sources
 
 
 def test_validate_with_a_correct_rnn_cell(page):
@@ -213,15 +219,7 @@ def test_gate_widget_animates_in_jupyterlab(browser, lab):
         image = cell.locator(".widget-output img").first
         image.wait_for()
         first_src = image.get_attribute("src")
-        play.click()
-        seen, sources = set(), set()
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            seen.add(readout.inner_text().strip())
-            sources.add(image.get_attribute("src"))
-            if len(seen) > 2 and readout.inner_text().strip() == last:
-                break
-            page.wait_for_timeout(150)
+        seen, sources = _play(page, play, readout, image, last=last, seconds=120)
         assert readout.inner_text().strip() == last and len(seen) >= 3, seen
         assert len(sources - {first_src}) >= 1, "the gate figure did not change while playing"
         page.wait_for_timeout(1500)
