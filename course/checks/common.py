@@ -8,6 +8,7 @@ from torch import nn
 
 from .contract import Bool, Float, Int, Nullable, Record, Str, Value
 from .core import Check, as_shape, to_plain, type_name
+from .support import close, is_tensor, same
 
 LAYERS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM, "Linear": nn.Linear}
 
@@ -217,26 +218,6 @@ def fields_spec(keys) -> Record:
     return Record({"type": Str(200), **{key: FIELD_SPECS.get(key, Value()) for key in keys}})
 
 
-def _same(value, want) -> bool:
-    """Whether a plain value from the student's code equals a literal of the test: bools and numbers
-    kept apart, NaN equal to nothing, containers compared item by item."""
-    if isinstance(want, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(want, bool) and value == want
-    if isinstance(want, (int, float)):
-        return isinstance(value, (int, float)) and value == want
-    if isinstance(want, str):
-        return isinstance(value, str) and value == want
-    if want is None:
-        return value is None
-    if isinstance(want, (list, tuple)):
-        return (isinstance(value, list) and len(value) == len(want)
-                and all(_same(v, w) for v, w in zip(value, want)))
-    if isinstance(want, dict):
-        return (isinstance(value, dict) and set(value) == set(want)
-                and all(_same(value[k], w) for k, w in want.items()))
-    return False
-
-
 def _config_keys(expected) -> list[str]:
     return [key for key in expected if key != "type"]
 
@@ -257,7 +238,7 @@ class LayerConfig(Check):
             return [f"expected an nn.{expected['type']}, got {got['type']}."]
         problems = []
         for key in _config_keys(expected):
-            if not _same(got[key], expected[key]):
+            if not same(got[key], expected[key]):
                 problems.append(f"{key} is {got[key]!r}, the task needs {expected[key]!r}.")
         return problems
 
@@ -278,7 +259,7 @@ class ZerosState(Check):
 
     def judge(self, got, shape, **kw):
         value = got["value"]
-        if not _is_tensor(value):
+        if not is_tensor(value):
             return [f"expected a tensor, got {type_name(value)}."]
         data = value["data"]
         if tuple(data.shape) != tuple(shape):
@@ -295,10 +276,6 @@ class ZerosState(Check):
 
 CONSTANT_STATE = ("the initial state is a constant, not something to train: create it without "
                   "requires_grad=True.")
-
-
-def _is_tensor(value) -> bool:
-    return isinstance(value, dict) and value.get("__tensor__") is True
 
 
 def state_shape_hint(got, want, batch_first_hint=True):
@@ -336,17 +313,17 @@ class RunsRNN(Check):
 
     def judge(self, got, seq_len, batch, hidden_size, num_layers=1, **kw):
         out, hid = got["output"], got["hidden"]
-        if not _is_tensor(out):
+        if not is_tensor(out):
             return ["output should be the tensor the RNN returns."]
         if tuple(out["data"].shape) != (seq_len, batch, hidden_size):
             return [f"output has shape {tuple(out['data'].shape)}, expected (seq_len, batch, hidden) = "
                     f"{(seq_len, batch, hidden_size)}: the first argument is the input sequence."]
-        if not _is_tensor(hid):
+        if not is_tensor(hid):
             return ["hidden should be the tensor the RNN returns, its final hidden state."]
         if tuple(hid["data"].shape) != (num_layers, batch, hidden_size):
             return [f"hidden has shape {tuple(hid['data'].shape)}, expected (num_layers, batch, hidden) = "
                     f"{(num_layers, batch, hidden_size)}: it is the second thing the RNN returns."]
-        if not np.allclose(out["data"][-1], hid["data"][-1], atol=1e-6):
+        if not close(out["data"][-1], hid["data"][-1], atol=1e-6):
             return ["the last output step should equal the final hidden state; rerun the cells in order."]
         return []
 

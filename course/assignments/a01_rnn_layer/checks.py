@@ -7,10 +7,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...checks.common import (CONSTANT_STATE, _is_tensor, _same, fields_spec, layer_fields,
-                              state_shape_hint)
+from ...checks.common import CONSTANT_STATE, fields_spec, layer_fields, state_shape_hint
 from ...checks.contract import Cases, Int, ListOf, OneOf, Record, Str, Value
-from ...checks.core import Check, to_plain, type_name
+from ...checks.core import Check, capture, to_plain, type_name
+from ...checks.support import capture_as, is_tensor, same
 
 def init_hidden_cases(seed, n=6, directions="both"):
     """Distinct sizes, so that swapped dimensions cannot pass; several depths.
@@ -47,7 +47,7 @@ class InitHidden(Check):
     def judge(self, got, seed=0, n=6, directions="both", **kw):
         for case, value in zip(init_hidden_cases(seed, n, directions), got["results"], strict=True):
             call = _call(case)
-            if not _is_tensor(value):
+            if not is_tensor(value):
                 return [f"{call} should return a torch.Tensor, not {type_name(value)}."]
             want = (case["num_layers"] * (2 if case["bidirectional"] else 1), case["batch_size"],
                     case["hidden_size"])
@@ -75,7 +75,7 @@ class InitHiddenRuns(InitHidden):
     def judge(self, got, seed=0, n=6, directions="both", **kw):
         for i, (case, value) in enumerate(zip(init_hidden_cases(seed, n, directions), got["results"],
                                               strict=True)):
-            if not _is_tensor(value):
+            if not is_tensor(value):
                 return [f"{_call(case)} should return a torch.Tensor, not {type_name(value)}."]
             if not np.all(np.isfinite(value["data"])):
                 return [f"{_call(case)} holds NaN or infinity: an initial state is zeros."]
@@ -85,13 +85,12 @@ class InitHiddenRuns(InitHidden):
             rnn = nn.RNN(4, case["hidden_size"], num_layers=case["num_layers"], batch_first=batch_first,
                          bidirectional=case["bidirectional"])
             x = torch.randn(case["batch_size"], 5, 4) if batch_first else torch.randn(5, case["batch_size"], 4)
-            try:
-                with torch.no_grad():
-                    rnn(x, torch.as_tensor(value["data"]))
-            except Exception as exc:
+            with torch.no_grad():
+                ran = capture(rnn, x, torch.as_tensor(value["data"]))
+            if "error" in ran:
                 return [f"nn.RNN(4, {case['hidden_size']}, num_layers={case['num_layers']}, "
                         f"batch_first={batch_first}, bidirectional={case['bidirectional']}) rejects "
-                        f"{_call(case)} as h0: {type(exc).__name__}: {str(exc).splitlines()[0]}"]
+                        f"{_call(case)} as h0: {ran['error']}"]
         return []
 
     def passed(self, got, n=6, **kw):
@@ -109,6 +108,13 @@ CLASSIFIER_HEAD = ("in_features", "out_features")
 BATCH = 3  # the batch build_classifier's pair is run on
 
 
+def _logits_shape(rnn, head, num_features):
+    """The pair run on a batch laid out as the task gives it: (batch, seq_len, features)."""
+    x = torch.randn(BATCH, 10, num_features)
+    output, h_n = rnn(x)
+    return [int(d) for d in head(h_n[-1]).shape]
+
+
 class BuildClassifier(Check):
     """``build_classifier(num_features, num_classes) -> (rnn, head)`` for (batch, seq, features) data."""
 
@@ -119,12 +125,7 @@ class BuildClassifier(Check):
         for case in classifier_cases(seed, n):
             rnn, head = fn(**case)
             entry = {"rnn": layer_fields(rnn, CLASSIFIER_RNN), "head": layer_fields(head, CLASSIFIER_HEAD)}
-            try:  # run the pair on a batch laid out as the task gives it: (batch, seq_len, features)
-                x = torch.randn(BATCH, 10, case["num_features"])
-                output, h_n = rnn(x)
-                entry["logits_shape"] = [int(d) for d in head(h_n[-1]).shape]
-            except Exception as exc:
-                entry["error"] = f"{type(exc).__name__}: {exc}"[:1000]
+            entry.update(capture_as("logits_shape", _logits_shape, rnn, head, case["num_features"]))
             results.append(entry)
         return {"results": results}
 
@@ -142,19 +143,19 @@ class BuildClassifier(Check):
                 return [f"{call}: the first item should be an nn.RNN, got {rnn['type']}."]
             if head["type"] != "Linear":
                 return [f"{call}: the second item should be an nn.Linear, got {head['type']}."]
-            if not _same(rnn["input_size"], case["num_features"]):
-                if _same(rnn["input_size"], 10):
+            if not same(rnn["input_size"], case["num_features"]):
+                if same(rnn["input_size"], 10):
                     return [f"{call}: input_size counts features per time step "
                             f"({case['num_features']}), not time steps (10)."]
                 return [f"{call}: input_size must equal the features per time step, "
                         f"{case['num_features']}, not {rnn['input_size']}."]
             if rnn["batch_first"] is not True:
                 return [f"{call}: the data comes as (batch, seq_len, features): set batch_first=True."]
-            if not _same(head["out_features"], case["num_classes"]):
+            if not same(head["out_features"], case["num_classes"]):
                 return [f"{call}: the linear head must output one score per class "
                         f"({case['num_classes']}), not {head['out_features']}."]
             width = rnn["hidden_size"] * (2 if rnn["bidirectional"] else 1)
-            if not _same(head["in_features"], width):
+            if not same(head["in_features"], width):
                 return [f"{call}: the head reads the last hidden state, so in_features must be "
                         f"hidden_size = {width}, not {head['in_features']}."]
             if "error" in entry:
@@ -192,14 +193,14 @@ class WordLengths(Check):
         limit, upper = {"long": (3, False), "shout": (4, True)}[kind]
         for words, result in zip(word_cases(seed, n), got["results"], strict=True):
             want = {(w.upper() if upper else w): len(w) for w in words if len(w) > limit}
-            if not isinstance(result, dict) or _is_tensor(result) or "__type__" in result:
+            if not isinstance(result, dict) or is_tensor(result) or "__type__" in result:
                 return [f"return a dict (a dictionary comprehension), not {type_name(result)}."]
-            if _same(result, want):
+            if same(result, want):
                 continue
             if set(result) == set(want) and all(isinstance(v, str) and v in words for v in result.values()):
                 return ["map each word to its length, len(word), not to the word itself."]
             plain = {w: len(w) for w in words if len(w) > limit}
-            if upper and _same(result, plain):
+            if upper and same(result, plain):
                 return ["the keys should be the words in upper case: word.upper()."]
             short = [k for k, v in result.items() if isinstance(v, int) and v <= limit]
             if short:

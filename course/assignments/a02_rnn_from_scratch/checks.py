@@ -16,9 +16,8 @@ from torch import nn
 
 from ...checks import rules
 from ...checks.contract import Cases, OneOf, Record, Returned, Str, Value
-from ...checks.core import Check, to_plain, type_name
-
-TOL = {"float32": dict(rtol=1e-5, atol=2e-5), "float64": dict(rtol=1e-7, atol=1e-7)}
+from ...checks.core import Check, capture, to_plain, type_name
+from ...checks.support import attempt, close, tensor_data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,17 +194,6 @@ def _cell_mistakes():
 CELL_MISTAKES = _cell_mistakes()
 
 
-def _tensor_data(value):
-    if isinstance(value, dict) and value.get("__tensor__"):
-        return value["data"]
-    return None
-
-
-def _close(got, want, dtype):
-    return got is not None and got.shape == want.shape and np.allclose(got, want, equal_nan=False,
-                                                                       **TOL.get(dtype, TOL["float32"]))
-
-
 def error_hint(err: str) -> str:
     if "mat1 and mat2 shapes cannot be multiplied" in err or "size mismatch" in err:
         return ("x @ W_ih instead of x @ W_ih.T? PyTorch stores weights as (out, in): W_ih is "
@@ -225,13 +213,6 @@ def _unreadable(found) -> str:
     return ""
 
 
-def _error(exc) -> str:
-    """What rnn_forward's probe records for an exception of the student's code."""
-    if isinstance(exc, ShortcutUsed):
-        return str(exc)[:1000]
-    return f"{type(exc).__name__}: {exc}"[:1000]
-
-
 class RNNCellCheck(Check):
     """``rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh") -> h_t``."""
 
@@ -242,15 +223,9 @@ class RNNCellCheck(Check):
         results = []
         for case in cell_cases(seed, kind):
             args = [_t(case[a]) for a in ARGS]
-            try:
-                with warnings.catch_warnings(), guard_kernels([]):
-                    warnings.simplefilter("ignore")
-                    out = fn(*args, nonlinearity=case["nonlinearity"])
-                results.append({"value": to_plain(out)})
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                results.append({"error": f"{type(exc).__name__}: {exc}"[:1000]})
+            with warnings.catch_warnings(), guard_kernels([]):
+                warnings.simplefilter("ignore")
+                results.append(capture(fn, *args, nonlinearity=case["nonlinearity"]))
         return {"results": results}
 
     def result(self, seed=0, kind="tanh", **kw):
@@ -268,7 +243,7 @@ class RNNCellCheck(Check):
             if "error" in res:
                 return [f"{call} raised: {error_hint(res['error'])}"]
             value = res["value"]
-            data = _tensor_data(value)
+            data = tensor_data(value)
             if data is None:
                 return [f"rnn_cell should return a torch.Tensor (h_t), not {type_name(value)}."]
             want_shape = (case["x"].shape[0], case["W_hh"].shape[0])
@@ -284,16 +259,16 @@ class RNNCellCheck(Check):
                         "the inputs only (no new tensors with requires_grad=True, no nn.Parameter)."]
             datas.append(data)
         refs = [reference_cell(c) for c in cases]
-        bad = [i for i, (d, r, c) in enumerate(zip(datas, refs, cases)) if not _close(d, r, str(c["x"].dtype))]
+        bad = [i for i, (d, r, c) in enumerate(zip(datas, refs, cases)) if not close(d, r, str(c["x"].dtype))]
         if not bad:
             return []
         for name, (variant, message) in CELL_MISTAKES.items():
             outs = [variant(c) for c in cases]
             usable = [i for i, o in enumerate(outs) if o is not None]
-            if bad[0] in usable and all(_close(datas[i], outs[i], str(cases[i]["x"].dtype)) for i in usable):
+            if bad[0] in usable and all(close(datas[i], outs[i], str(cases[i]["x"].dtype)) for i in usable):
                 order = [i for i in usable if i > 0] + [i for i in usable if i == 0]
                 where = next((cases[i]["desc"] for i in order  # the most isolating case first
-                              if not _close(outs[i], refs[i], str(cases[i]["x"].dtype))), "")
+                              if not close(outs[i], refs[i], str(cases[i]["x"].dtype))), "")
                 return [message + (f" (seen on the case where {where}.)" if where else "")]
         i = bad[0]
         diff = float(np.max(np.abs(datas[i] - refs[i])))
@@ -458,19 +433,16 @@ class RNNForwardCheck(Check):
             params, x, h0 = forward_data(case, index, seed)
             rnn = build_rnn(case, params)
             args = (rnn, _t(x)) if h0 is None else (rnn, _t(x), _t(h0))
-            try:
-                with warnings.catch_warnings(), guard_kernels([]):
-                    warnings.simplefilter("ignore")
-                    answer = fn(*args)
-                if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-                    results.append({"error": f"rnn_forward should return a pair (output, h_n), got "
-                                             f"{type(answer).__name__}"})
-                    continue
+            with warnings.catch_warnings(), guard_kernels([]):
+                warnings.simplefilter("ignore")
+                answer, raised = attempt(fn, *args)
+            if raised:
+                results.append(raised)
+            elif not isinstance(answer, (tuple, list)) or len(answer) != 2:
+                results.append({"error": f"rnn_forward should return a pair (output, h_n), got "
+                                         f"{type(answer).__name__}"})
+            else:
                 results.append({"output": to_plain(answer[0]), "h_n": to_plain(answer[1])})
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                results.append({"error": _error(exc)})
         return {"results": results}
 
     def result(self, seed=0, part="single", **kw):
@@ -493,7 +465,7 @@ class RNNForwardCheck(Check):
     def _judge_case(self, case, index, seed, res):
         if "error" in res:
             return f"rnn_forward raised {error_hint(res['error'])}"
-        out, hn = _tensor_data(res["output"]), _tensor_data(res["h_n"])
+        out, hn = tensor_data(res["output"]), tensor_data(res["h_n"])
         if out is None or hn is None:
             return (f"return (output, h_n), two tensors; got ({type_name(res['output'])}, "
                     f"{type_name(res['h_n'])}).")
@@ -521,13 +493,13 @@ class RNNForwardCheck(Check):
             if value["dtype"] != dtype:
                 return (f"{label} is {value['dtype']} but the layer and x are {dtype}: create new "
                         "tensors with x.new_zeros(...) or dtype=x.dtype.")
-        ok_out, ok_hn = _close(out, ref_out, dtype), _close(hn, ref_hn, dtype)
+        ok_out, ok_hn = close(out, ref_out, dtype), close(hn, ref_hn, dtype)
         if ok_out and ok_hn:
             return None
         for v_out, v_hn, message in forward_mistakes(case, params, x, h0):
-            if _close(out, v_out, dtype) and (v_hn is None or _close(hn, v_hn, dtype)):
+            if close(out, v_out, dtype) and (v_hn is None or close(hn, v_hn, dtype)):
                 return message
-        if ok_out and L > 1 and _close(hn, np.stack([ref_hn[-1]] * L), dtype):
+        if ok_out and L > 1 and close(hn, np.stack([ref_hn[-1]] * L), dtype):
             return ("h_n is the last time step of every layer, not only the last layer: "
                     "h_n[k] is layer k's final hidden state.")
         which = "h_n" if ok_out else "output"

@@ -23,6 +23,7 @@ from ... import data as course_data
 from ...checks import models
 from ...checks.contract import Array, Bool, Cases, Int, ListOf, OneOf, Record, Str, Value
 from ...checks.core import CONTRACT_MESSAGE, Check, CheckFailed, to_plain, type_name
+from ...checks.support import ProbeNet, close, is_tensor, number, param_arrays, tensor_data
 
 VOWEL_LENGTH = 29  # the longest Japanese Vowels utterance: every sequence is left-padded to this
 KINDS = {"rnn": nn.RNN, "gru": nn.GRU}
@@ -42,22 +43,17 @@ def load_seeded(module: nn.Module, seed: int, prefix: str) -> None:
             p.copy_(seeded_tensor(seed, f"{prefix}.{name}", p.shape, scale=0.6))
 
 
-def _close(a, b, atol=1e-4):
-    return a is not None and b is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, atol=atol)
-
-
-def _number(value) -> bool:
-    """A plain int or float (True/False are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# Scores of a model the student wrote (or of one of the usual mistakes) against the reference's: the
+# same layers may run in another order of operations, so more than float32 rounding is allowed.
+SCORES_ATOL = 1e-4
 
 
 # -- what the probes send back ---------------------------------------------------------------------
 def tensor_answer(value) -> dict:
     """Kernel side: a returned tensor as its numbers, anything else as the name of its type."""
     plain = to_plain(value)
-    if isinstance(plain, dict) and plain.get("__tensor__"):
-        return {"tensor": plain["data"]}
-    return {"returned": type_name(plain)[:200]}
+    data = tensor_data(plain)
+    return {"returned": type_name(plain)[:200]} if data is None else {"tensor": data}
 
 
 TENSOR_ANSWER = OneOf(Record(tensor=Array()), Record(returned=Str(200)))
@@ -112,7 +108,7 @@ def _last_hidden_mistake(got, output, h_n, batch_first):
         candidates.insert(0, (h_n[0], "h_n[0] is the final state of the *first* layer; with "
                                       "num_layers > 1 the last layer's is h_n[-1]"))
     for value, message in candidates:
-        if _close(got, value.numpy()):
+        if close(got, value.numpy(), atol=SCORES_ATOL):
             return message
     return None
 
@@ -143,7 +139,7 @@ class LastHidden(Check):
                 return [f"{call}: return a tensor, not {value['returned']}."]
             array = value["tensor"]
             want = h_n[-1].numpy()
-            if _close(array, want, atol=1e-6):
+            if close(array, want, atol=1e-6):
                 continue
             mistake = _last_hidden_mistake(array, output, h_n, case["batch_first"])
             if mistake:
@@ -260,7 +256,7 @@ class Classifier(Check):
             out = entry["out"]["tensor"]
             with torch.no_grad():
                 want = head(h_n[-1]).numpy()
-            if _close(out, want):
+            if close(out, want, atol=SCORES_ATOL):
                 continue
             return [f"{call}: {self._mistake(out, want, output, h_n, head, case)}"]
         return []
@@ -319,7 +315,7 @@ class Classifier(Check):
         if case["num_layers"] == 1:
             variants.pop(3)  # h_n[0] is right for one layer
         for value, message in variants:
-            if _close(out, value.numpy()):
+            if close(out, value.numpy(), atol=SCORES_ATOL):
                 return message + "."
         if out.shape != want.shape:
             return (f"for a batch of {batch} sequences forward should return ({batch}, {classes}) "
@@ -334,20 +330,6 @@ class Classifier(Check):
 
 
 # -- the training loop: train_epoch, evaluate, fit --------------------------------------------------
-class ProbeNet(nn.Module):
-    """A small, known model the training checks hand to the student's loop."""
-
-    def __init__(self, input_size, hidden_size, num_classes, dropout=0.0):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, h_n = self.rnn(x)
-        return self.head(self.drop(h_n[-1]))
-
-
 def probe_setup(seed, n=96, dropout=0.0, batch_size=16):
     """Seeded model (4 features, hidden 6, 3 classes) and a seeded order-task data set of n sequences."""
     x, y = course_data.make_order_task(n, seq_len=6, num_features=4, seed=seed)
@@ -372,12 +354,8 @@ def reference_epoch(model, loader, lr, zero_grad=True):
     return losses
 
 
-def _params(model):
-    return {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
-
-
 def _same_params(a, b):
-    return set(a) == set(b) and all(_close(a[k], b[k], atol=1e-5) for k in a)
+    return set(a) == set(b) and all(close(a[k], b[k], atol=1e-5) for k in a)
 
 
 class TrainEpoch(Check):
@@ -392,16 +370,16 @@ class TrainEpoch(Check):
         optimiser = torch.optim.SGD(model.parameters(), lr=self.lr)
         model.eval()  # as evaluate() leaves it: train_epoch must switch back
         loss = fn(model, loader, nn.CrossEntropyLoss(), optimiser)
-        return {"loss": to_plain(loss), "training": bool(model.training), "params": _params(model)}
+        return {"loss": to_plain(loss), "training": bool(model.training), "params": param_arrays(model)}
 
     def result(self, seed=0, **kw):
         return Record(loss=Value(), training=Bool(), params=params_spec(ProbeNet(4, 6, 3)))
 
     def judge(self, got, seed=0, **kw):
         start, loader, _, _ = probe_setup(seed)
-        before = _params(start)
+        before = param_arrays(start)
         losses = reference_epoch(start, loader, self.lr)
-        want = _params(start)
+        want = param_arrays(start)
         params = got["params"]
         if not _same_params(params, want):
             if _same_params(params, before):
@@ -409,16 +387,16 @@ class TrainEpoch(Check):
                         "for every batch."]
             sloppy, loader, _, _ = probe_setup(seed)
             reference_epoch(sloppy, loader, self.lr, zero_grad=False)
-            if _same_params(params, _params(sloppy)):
+            if _same_params(params, param_arrays(sloppy)):
                 return ["gradients pile up from batch to batch: call optimizer.zero_grad() before "
                         "loss.backward() in every step."]
             return ["after one epoch the weights differ from one SGD step per batch (zero_grad → "
                     "forward → loss → backward → step, in that order, on every batch of the loader)."]
         loss = got["loss"]
-        if isinstance(loss, dict) and loss.get("__tensor__"):
+        if is_tensor(loss):
             return ["return the mean loss as a Python float (loss.item()): a tensor keeps the "
                     "computation graph of the batch alive."]
-        if not _number(loss):
+        if number(loss) is None:
             return [f"return the mean loss as a float, not {type_name(loss)}."]
         mean = float(np.mean(losses))
         if not np.isclose(loss, mean, atol=1e-5):
@@ -499,9 +477,9 @@ class Evaluate(Check):
             return [f"return a pair (mean loss, accuracy), not {type_name(first)} {first!r}."[:300]]
         loss, acc = first
         for name, value in (("loss", loss), ("accuracy", acc)):
-            if isinstance(value, dict) and value.get("__tensor__"):
+            if is_tensor(value):
                 return [f"return the {name} as a Python float (.item()), not a tensor."]
-            if not _number(value):
+            if number(value) is None:
                 return [f"the {name} should be a float, not {type_name(value)}."]
         if modes:
             problems = []
@@ -512,7 +490,8 @@ class Evaluate(Check):
                                 "torch.no_grad():` — no gradients are needed, and recording costs "
                                 "memory and time.")
             second = got["second"]
-            same = isinstance(second, list) and len(second) == 2 and all(map(_number, second)) and \
+            same = isinstance(second, list) and len(second) == 2 and \
+                all(number(v) is not None for v in second) and \
                 np.isclose(loss, second[0]) and np.isclose(acc, second[1])
             if not same or not np.isclose(loss, want_loss, atol=1e-4):
                 problems.append("the result changes from one call to the next on the same data: "
@@ -564,7 +543,7 @@ class _WatchedLoader:
 def _snapshot(model, snapshots, last=False):
     """Append the model's weights unless they equal the last ones noted. Passes over the validation
     loader are noted up to MAX_SNAPSHOTS - 1 times; the weights after fit (``last``) always are."""
-    params = _params(model)
+    params = param_arrays(model)
     if snapshots and _identical(snapshots[-1], params):
         return
     if last or len(snapshots) < MAX_SNAPSHOTS - 1:
@@ -633,7 +612,7 @@ class Fit(Check):
             if len(values) != self.epochs:
                 return [f"fit(..., epochs={self.epochs}) should record one {key} per epoch; the list "
                         f"has {len(values)}."]
-            if not all(map(_number, values)):
+            if not all(number(v) is not None for v in values):
                 return [f"store plain floats in history[{key!r}] (use .item() or the floats "
                         "train_epoch and evaluate return)."]
         snapshots = got["snapshots"]

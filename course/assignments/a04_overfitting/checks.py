@@ -20,31 +20,9 @@ from ...checks.contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, P
                        Value)
 from ...checks.core import Check, to_plain, type_name
 from ...checks.common import CONFIG_KEYS
-from ...nets import LastStepClassifier
+from ...checks.support import ProbeNet, capture_as, close, is_tensor, number, param_arrays, same
 
 LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
-
-
-def _number(value):
-    """A plain float from an int/float answer, or None (tensors and the rest are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _close(value, want, tol) -> bool:
-    """``value`` is a finite number within ``tol`` of ``want`` (NaN and non-numbers never are)."""
-    value = _number(value)
-    return value is not None and math.isfinite(value) and abs(value - want) <= tol
-
-
-def _equal(value, want) -> bool:
-    """Equal and of the same kind: True is not 1, 2.0 is 2 (a layer setting read back from the model)."""
-    if isinstance(want, bool) or isinstance(value, bool):
-        return value is want
-    if isinstance(want, (int, float)):
-        return _number(value) is not None and value == want
-    return type(value) is type(want) and value == want
 
 
 # A module's settings as plain data: what the judges of this assignment compare.
@@ -91,28 +69,14 @@ def _silently(fn, *args, **kw):
 
 # -- evaluate(model, inputs, labels) -> (loss, accuracy) --------------------------------------------
 
-class _DropoutNet(nn.Module):
-    """A small classifier with strong dropout: evaluating it in training mode is visibly random."""
-
-    def __init__(self, input_size, hidden_size, num_classes, p=0.5):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(p)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.head(self.dropout(output[:, -1]))
-
-
 def evaluate_case(seed):
     rng = random.Random(seed)
     n, seq, feat, hidden, classes = 40 + rng.randrange(20), rng.choice([6, 8]), 5, rng.choice([9, 11]), 3
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, seq, feat, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
-    torch.manual_seed(seed)
-    return _DropoutNet(feat, hidden, classes), x, y
+    torch.manual_seed(seed)  # strong dropout: evaluating in training mode is visibly random
+    return ProbeNet(feat, hidden, classes, dropout=0.5), x, y
 
 
 class Evaluate(Check):
@@ -141,10 +105,10 @@ class Evaluate(Check):
         first = got["results"][0]
         if not isinstance(first, list) or len(first) != 2:
             return [f"return a pair (loss, accuracy); got {type_name(first)} {first!r}."]
-        if any(isinstance(v, dict) and v.get("__tensor__") for v in first):
+        if any(map(is_tensor, first)):
             return ["return plain Python numbers: loss.item() and a float accuracy, not tensors "
                     "(a tensor keeps the whole computation graph alive)."]
-        values = [[_number(v) for v in r] if isinstance(r, list) else [None, None] for r in got["results"]]
+        values = [[number(v) for v in r] if isinstance(r, list) else [None, None] for r in got["results"]]
         if any(v is None for r in values for v in r):
             return [f"loss and accuracy should be numbers; got {first!r}."]
         if any(len(r) != 2 or not all(v == w or (math.isnan(v) and math.isnan(w))
@@ -153,13 +117,13 @@ class Evaluate(Check):
                     "active. Call model.eval() before computing validation results (and model.train() "
                     "again before the next training step)."]
         loss, acc = values[0]
-        if not _close(loss, want_loss, 1e-4):
+        if not close(loss, want_loss, rtol=0, atol=1e-4):
             return [f"the loss should be the mean cross-entropy of the model's logits in evaluation "
                     f"mode ({want_loss:.4f}); yours is {loss:.4f}. Use nn.CrossEntropyLoss() on the raw "
                     "logits (no softmax first), after model.eval()."]
         if abs(acc - 100 * want_acc) < 1e-4 and want_acc > 0:
             return ["give the accuracy as a share between 0 and 1, not a percentage."]
-        if not _close(acc, want_acc, 1e-6):
+        if not close(acc, want_acc, rtol=0, atol=1e-6):
             return [f"the accuracy is the share of sequences whose largest logit is the true class "
                     f"((logits.argmax(1) == labels).float().mean()): {want_acc:.4f}, not {acc:.4f}."]
         if got["grad_left"]:
@@ -298,10 +262,10 @@ class EarlyStoppingMinDelta(EarlyStoppingPatience):
             trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
             for epoch, ((_, best, best_epoch), mine, mine_epoch) in enumerate(
                     zip(trace, run["bests"], run["best_epochs"], strict=True), 1):
-                if _number(mine) is None or _number(mine_epoch) is None:
+                if number(mine) is None or number(mine_epoch) is None:
                     return ["keep the best validation loss so far in self.best and its epoch (counted "
                             f"from 1) in self.best_epoch; got best={mine!r}, best_epoch={mine_epoch!r}."]
-                if not (_equal(mine_epoch, best_epoch) and _close(mine, best, 1e-9)):
+                if not (same(mine_epoch, best_epoch) and close(mine, best, rtol=0, atol=1e-9)):
                     value = case["values"][epoch - 1]
                     prev = trace[epoch - 2][1] if epoch > 1 else float("inf")
                     if mine_epoch == epoch and value >= prev - case["min_delta"]:
@@ -352,10 +316,6 @@ class EarlyStoppingRestore(EarlyStoppingPatience):
 
 # -- fit(model, data, epochs, lr, stopper=None, seed=0, progress=True) -> history ------------------
 
-# No dropout: a training run is then fully determined by the initial weights.
-_Net = LastStepClassifier
-
-
 def fit_case(seed):
     """Random labels: nothing to learn but a lot to memorise, so validation loss rises soon."""
     rng = random.Random(seed)
@@ -365,8 +325,8 @@ def fit_case(seed):
             "y_train": torch.randint(0, classes, (n_train,), generator=g),
             "x_val": torch.randn(n_val, seq, feat, generator=g),
             "y_val": torch.randint(0, classes, (n_val,), generator=g)}
-    torch.manual_seed(seed)
-    return _Net(feat, hidden, classes), data, rng.choice([0.01, 0.02])
+    torch.manual_seed(seed)  # no dropout: a training run is fully determined by the initial weights
+    return ProbeNet(feat, hidden, classes), data, rng.choice([0.01, 0.02])
 
 
 class _SpyStopper:
@@ -428,12 +388,12 @@ def _history_problem(history, n):
         return f"fit should return the history dict, not {history['not_a_dict']}."
     for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
         values = history.get(key)
-        if not isinstance(values, list) or any(_number(v) is None for v in values):
+        if not isinstance(values, list) or any(number(v) is None for v in values):
             return (f"history['{key}'] should be a list of plain floats (use .item()); got "
                     f"{type_name(values)}.")
         if len(values) != n:
             return f"history['{key}'] has {len(values)} entries; this run should have {n} (one per epoch)."
-    if _number(history.get("best_epoch")) is None:
+    if number(history.get("best_epoch")) is None:
         return ("history['best_epoch'] should say which epoch's weights the model ends with (1-based): "
                 "the stopper's best_epoch, or the last epoch without early stopping.")
     return None
@@ -442,20 +402,20 @@ def _history_problem(history, n):
 def _epochs_problem(history, ref, lr):
     """The first epoch whose numbers differ from the reference run's, as a message (or None)."""
     for e in range(len(history["val_loss"])):
-        if not _close(history["val_loss"][e], ref["val_loss"][e], 1e-4):
+        if not close(history["val_loss"][e], ref["val_loss"][e], rtol=0, atol=1e-4):
             return (f"epoch {e + 1}: validation loss {history['val_loss'][e]:.4f}, a reference run (Adam "
                     f"with lr={lr}, one full-batch step per epoch, CrossEntropyLoss) gives "
                     f"{ref['val_loss'][e]:.4f}. Check optimiser.zero_grad() before backward(), one "
                     "optimiser.step() per epoch, and that you evaluate after the step.")
-        if not any(_close(history["train_loss"][e], ref[k][e], 1e-4)
+        if not any(close(history["train_loss"][e], ref[k][e], rtol=0, atol=1e-4)
                    for k in ("train_loss", "train_loss_in_step")):
             return (f"epoch {e + 1}: training loss {history['train_loss'][e]:.4f} is neither the loss of "
                     f"the training step ({ref['train_loss_in_step'][e]:.4f}) nor evaluate() on the "
                     f"training data after it ({ref['train_loss'][e]:.4f}).")
-        if not _close(history["val_acc"][e], ref["val_acc"][e], 1e-6):
+        if not close(history["val_acc"][e], ref["val_acc"][e], rtol=0, atol=1e-6):
             return (f"epoch {e + 1}: validation accuracy {history['val_acc'][e]:.4f}, expected "
                     f"{ref['val_acc'][e]:.4f}.")
-        if not any(_close(history["train_acc"][e], ref[k][e], 1e-6)
+        if not any(close(history["train_acc"][e], ref[k][e], rtol=0, atol=1e-6)
                    for k in ("train_acc", "train_acc_in_step")):
             return (f"epoch {e + 1}: training accuracy {history['train_acc'][e]:.4f}, expected "
                     f"{ref['train_acc'][e]:.4f} (evaluate() on the training data after the step).")
@@ -491,7 +451,7 @@ class Fit(Check):
         problem = _history_problem(plain, epochs)
         if problem:
             return [f"without a stopper, {problem}"]
-        if not _equal(plain["best_epoch"], epochs):
+        if not same(plain["best_epoch"], epochs):
             return [f"without a stopper the model keeps its last weights: history['best_epoch'] should be "
                     f"{epochs}, not {plain['best_epoch']}."]
         problem = _epochs_problem(plain, ref, lr)
@@ -531,7 +491,7 @@ class Fit(Check):
                     "weights rather than those of the last epoch"
                     + (f" (restore was called {len(got['spy_restored'])} times)." if got["spy_restored"]
                        else ".")]
-        if not _equal(stopped["best_epoch"], best_epoch):
+        if not same(stopped["best_epoch"], best_epoch):
             return [f"with early stopping history['best_epoch'] should be stopper.best_epoch "
                     f"({best_epoch}), not {stopped['best_epoch']}."]
         return []
@@ -572,10 +532,6 @@ def _reference_logits(case, state, x):
                 "h_n[0]": head(h_n[0]).numpy()}
 
 
-def _allclose(a, b, atol):
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=atol))
-
-
 class RegularizedRNNCheck(Check):
     """``RegularizedRNN(input_size, hidden_size, num_classes, num_layers=2, dropout=0.3)``."""
 
@@ -595,8 +551,7 @@ class RegularizedRNNCheck(Check):
                 entry["eval_out"] = _logits(_silently(model, x)[0])
                 model.train()
                 entry["train_out"] = _logits(_silently(model, x)[0])
-            entry["state"] = {k: p.detach().cpu().numpy().astype(np.float64)
-                              for k, p in model.named_parameters()}
+            entry["state"] = param_arrays(model, np.float64)
             results.append(entry)
         return {"results": results}
 
@@ -614,7 +569,7 @@ class RegularizedRNNCheck(Check):
                 return [f"{call}: keep the layers in self.rnn (nn.RNN), self.dropout (nn.Dropout) and "
                         f"self.head (nn.Linear); found {rnn['type']}, {e['dropout']['type']}, "
                         f"{head['type']}."]
-            if _equal(rnn.get("num_layers"), 1) and (_number(rnn.get("dropout")) or 0) > 0:
+            if same(rnn.get("num_layers"), 1) and (number(rnn.get("dropout")) or 0) > 0:
                 warned = next((w for w in e["warnings"] if "dropout" in w), None)
                 return [f"{call}: your nn.RNN has num_layers=1 with dropout={rnn['dropout']}. nn.RNN "
                         "applies its dropout *between* stacked layers only, so with one layer it does "
@@ -624,13 +579,13 @@ class RegularizedRNNCheck(Check):
                               ("num_layers", case["num_layers"]), ("dropout", case["dropout"]),
                               ("batch_first", True), ("nonlinearity", "tanh"), ("bias", True),
                               ("bidirectional", False)):
-                if not _equal(rnn.get(key), want):
+                if not same(rnn.get(key), want):
                     return [f"{call}: the nn.RNN has {key}={rnn.get(key)!r}, it needs {want!r}."]
-            if not _equal(e["dropout"].get("p"), case["dropout"]):
+            if not same(e["dropout"].get("p"), case["dropout"]):
                 return [f"{call}: the nn.Dropout after the RNN should drop with p={case['dropout']}, "
                         f"not {e['dropout'].get('p')}."]
-            if not (_equal(head.get("in_features"), case["hidden_size"])
-                    and _equal(head.get("out_features"), case["num_classes"])):
+            if not (same(head.get("in_features"), case["hidden_size"])
+                    and same(head.get("out_features"), case["num_classes"])):
                 return [f"{call}: the head maps hidden_size → num_classes, nn.Linear({case['hidden_size']}, "
                         f"{case['num_classes']}); yours is nn.Linear({head.get('in_features')}, "
                         f"{head.get('out_features')})."]
@@ -648,12 +603,12 @@ class RegularizedRNNCheck(Check):
             if tuple(out.shape) != (5, case["num_classes"]):
                 return [f"{call}: on a batch of shape (5, 7, {case['input_size']}) forward should return "
                         f"(5, {case['num_classes']}) logits, not {tuple(out.shape)}."]
-            if not _allclose(out, ref["last"], 1e-5):
-                if _allclose(out, ref["first"], 1e-5):
+            if not close(out, ref["last"], "float32", atol=1e-5):
+                if close(out, ref["first"], "float32", atol=1e-5):
                     return [f"{call}: you classify from output[:, 0], the first time step. The data is "
                             "left-padded, so the last step output[:, -1] is the one that has read the "
                             "whole utterance."]
-                if _allclose(out, ref["h_n[0]"], 1e-5):
+                if close(out, ref["h_n[0]"], "float32", atol=1e-5):
                     return [f"{call}: h_n[0] is the state of the *first* layer; read the top layer: "
                             "output[:, -1] (or h_n[-1])."]
                 return [f"{call}: in eval mode the logits should be head(output[:, -1]) of the RNN's "
@@ -665,7 +620,7 @@ class RegularizedRNNCheck(Check):
                         f"too, not {what}."]
             if not np.all(np.isfinite(train_out)):
                 return [f"{call}: in training mode the logits hold NaN or infinite values."]
-            if _allclose(train_out, out, 1e-6):
+            if close(train_out, out, "float32", atol=1e-6):
                 return [f"{call}: in training mode the output should change with dropout; yours is the "
                         "same as in eval mode. Apply self.dropout to output[:, -1] in forward."]
         return []
@@ -793,18 +748,10 @@ def swap_cases(seed):
     return cases
 
 
-class _Holder(nn.Module):
-    """Any model that keeps its recurrent layer in .rnn and reads output[:, -1]."""
-
-    def __init__(self, input_size, hidden_size, num_classes, num_layers, dropout):
-        super().__init__()
-        self.rnn = nn.RNN(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                          dropout=dropout)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.head(output[:, -1])
+def _out_shape(model, input_size):
+    """The shape of what the model returns for a batch of 4 sequences of 6 steps."""
+    x = torch.randn(4, 6, input_size)
+    return [int(n) for n in _silently(model, x)[0].shape]
 
 
 class SwapLayer(Check):
@@ -815,8 +762,8 @@ class SwapLayer(Check):
     def probe(self, fn, seed=0, **kw):
         results = []
         for case in swap_cases(seed):
-            conf = {k: v for k, v in case.items() if k != "kind"}
-            model = _Holder(**conf)
+            model = ProbeNet(case["input_size"], case["hidden_size"], case["num_classes"],
+                             num_layers=case["num_layers"], rnn_dropout=case["dropout"])
             head = model.head
             new = _silently(fn, model, case["kind"])[0]
             if not isinstance(new, nn.Module):
@@ -824,12 +771,8 @@ class SwapLayer(Check):
                 continue
             entry = {"rnn": module_config(getattr(new, "rnn", None)),
                      "same_head": getattr(new, "head", None) is head}
-            try:
-                x = torch.randn(4, 6, case["input_size"])
-                with torch.no_grad():
-                    entry["out_shape"] = [int(n) for n in _silently(new, x)[0].shape]
-            except Exception as exc:
-                entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            with torch.no_grad():
+                entry.update(capture_as("out_shape", _out_shape, new, case["input_size"]))
             results.append(entry)
         return {"results": results}
 
@@ -857,7 +800,7 @@ class SwapLayer(Check):
             if case["kind"] == "RNN":
                 keep.append(("nonlinearity", "tanh"))
             for key, want in keep:
-                if not _equal(rnn.get(key), want):
+                if not same(rnn.get(key), want):
                     return [f"{call}: the new layer must keep the old one's settings; {key} is "
                             f"{rnn.get(key)!r}, the old layer had {want!r} (read them from model.rnn)."]
             if not e["same_head"]:

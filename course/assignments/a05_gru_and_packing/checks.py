@@ -22,6 +22,7 @@ from torch import nn
 from ...checks import contract, rules
 from ...checks.contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str
 from ...checks.core import Check, capture, to_plain, type_name
+from ...checks.support import attempt, close, is_tensor, tensor_record
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -33,27 +34,10 @@ def _distinct_sizes(rng, k, low=2, high=12):
     return rng.sample(range(low, high + 1), k)
 
 
-def _tensor_or_none(value):
-    if isinstance(value, dict) and value.get("__tensor__"):
-        return value
-    return None
-
-
-def _close(a, b, dtype):
-    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-10)
-    return a.shape == b.shape and np.allclose(a, b, **tol)
-
-
-def _error(exc):
-    """An exception of the student's code, as core.capture records it."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return {"error": f"{type(exc).__name__}: {text[:300]}"}
-
-
 def _detached(plain):
     """A plain value (core.to_plain) with every tensor record marked requires_grad=False: the judges
     never read it, so the probe sends one value only and a forged True is refused by ``Answer``."""
-    if isinstance(plain, dict) and plain.get("__tensor__") is True:
+    if is_tensor(plain):
         return dict(plain, requires_grad=False)
     if isinstance(plain, dict):
         return {k: _detached(v) for k, v in plain.items()}
@@ -237,7 +221,7 @@ def _cell_result(n):
 
 def _check_tensor(value, want_shape, dtype, what):
     """A message if value is not a tensor of that shape and dtype, else None."""
-    t = _tensor_or_none(value)
+    t = tensor_record(value)
     if t is None:
         return f"{what} should be a torch.Tensor, got {type_name(value)}."
     shape = tuple(t["data"].shape)
@@ -279,11 +263,11 @@ class GRUCellCheck(HandWritten):
             if problem:
                 return [problem]
             mine = value["data"]
-            if _close(mine, want.numpy(), case["dtype"]):
+            if close(mine, want.numpy(), case["dtype"]):
                 continue
             for mistake, message in GRU_MISTAKES.items():
                 variant = gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake).numpy()
-                if _close(mine, variant, case["dtype"]):
+                if close(mine, variant, case["dtype"]):
                     return [f"({call}) {message}"]
             return [f"({call}) h_t differs from nn.GRUCell by up to "
                     f"{np.abs(mine - want.numpy()).max():.3g}. Check, one at a time: the chunks r, z, "
@@ -300,6 +284,19 @@ class GRUCellCheck(HandWritten):
 # ---------------------------------------------------------------------------------------------
 class _ModuleCalled(Exception):
     pass
+
+
+_CALLED = object()  # what _unless_called(fn) returns when fn called the module
+
+
+def _unless_called(fn):
+    """``fn``, returning _CALLED instead of raising when it called the GRUWithoutForward handed to it."""
+    def run(*args):
+        try:
+            return fn(*args)
+        except _ModuleCalled:
+            return _CALLED
+    return run
 
 
 class GRUWithoutForward(nn.GRU):
@@ -410,21 +407,18 @@ class GRUForward(HandWritten):
         for case in gru_forward_cases(seed, kind, n):
             gru = build_gru(case, GRUWithoutForward)
             x, h0 = gru_forward_inputs(case)
-            try:
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    out = fn(gru, x, h0) if h0 is not None else fn(gru, x)
-                if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                    results.append({"error": f"returned {type(out).__name__}, not a pair "
-                                             "(output, h_n)"})
-                    continue
-                results.append({"value": {"output": _plain(out[0]), "h_n": _plain(out[1])}})
-            except NotImplementedError:
-                raise
-            except _ModuleCalled:
+            args = (gru, x) if h0 is None else (gru, x, h0)
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out, raised = attempt(_unless_called(fn), *args)
+            if raised:
+                results.append(raised)
+            elif out is _CALLED:
                 results.append({"called": True})
-            except Exception as exc:
-                results.append(_error(exc))
+            elif not (isinstance(out, (tuple, list)) and len(out) == 2):
+                results.append({"error": f"returned {type(out).__name__}, not a pair (output, h_n)"})
+            else:
+                results.append({"value": {"output": _plain(out[0]), "h_n": _plain(out[1])}})
         return {"results": results}
 
     def result(self, kind="basic", seed=0, n=4, **kw):
@@ -457,7 +451,7 @@ class GRUForward(HandWritten):
                 want_out, want_hn = gru(x, h0)
             problem = _check_tensor(value["output"], want_out.shape, case["dtype"], f"output ({call})")
             if problem:
-                out = _tensor_or_none(value["output"])
+                out = tensor_record(value["output"])
                 if out is not None and case["batch_first"] and \
                         tuple(out["data"].shape) == tuple(want_out.transpose(0, 1).shape):
                     return [f"({call}) with batch_first=True the input and the output are "
@@ -466,7 +460,7 @@ class GRUForward(HandWritten):
                 return [problem]
             problem = _check_tensor(value["h_n"], want_hn.shape, case["dtype"], f"h_n ({call})")
             if problem:
-                hn = _tensor_or_none(value["h_n"])
+                hn = tensor_record(value["h_n"])
                 if hn is not None and tuple(hn["data"].shape) == (case["batch"], case["num_layers"],
                                                                   case["hidden_size"]):
                     problem += (" h_n is (num_layers, batch, hidden_size) even when "
@@ -475,8 +469,8 @@ class GRUForward(HandWritten):
                     problem += " Keep the layer axis: torch.stack(finals) gives (num_layers, batch, H)."
                 return [problem]
             out, hn = value["output"]["data"], value["h_n"]["data"]
-            ok_out = _close(out, want_out.numpy(), case["dtype"])
-            ok_hn = _close(hn, want_hn.numpy(), case["dtype"])
+            ok_out = close(out, want_out.numpy(), case["dtype"])
+            ok_hn = close(hn, want_hn.numpy(), case["dtype"])
             if ok_out and ok_hn:
                 continue
             if ok_out:
@@ -486,10 +480,10 @@ class GRUForward(HandWritten):
             # (with seq_len 1 and h0=None several cell mistakes give the same numbers).
             with torch.no_grad():
                 fits = set()
-                if h0 is not None and _close(out, gru(x)[0].numpy(), case["dtype"]):
+                if h0 is not None and close(out, gru(x)[0].numpy(), case["dtype"]):
                     fits.add("ignores_h0")
                 for mistake in GRU_MISTAKES:
-                    if _close(out, reference_forward(gru, x, h0, mistake)[0].numpy(), case["dtype"]):
+                    if close(out, reference_forward(gru, x, h0, mistake)[0].numpy(), case["dtype"]):
                         fits.add(mistake)
             failures.append((call, case, fits, np.abs(out - want_out.numpy()).max()))
         if not failures:
@@ -533,7 +527,7 @@ class LastStep(Check):
 
     def judge(self, got, batch_first=False, shape=None, **kw):
         """``shape`` (optional): the output's shape the exercise states, e.g. [5, 3, 20]."""
-        out, last = _tensor_or_none(got["output"]), _tensor_or_none(got["last"])
+        out, last = tensor_record(got["output"]), tensor_record(got["last"])
         if out is None or last is None:
             return ["both the GRU output and your selection should be tensors."]
         o, l = out["data"], last["data"]
@@ -591,12 +585,9 @@ class Collate(Check):
     def probe(self, fn, seed=0, n=3, **kw):
         results = []
         for case in length_cases(seed, n):
-            try:
-                out = fn([(s.clone(), y) for s, y in collate_input(case)])
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                results.append(_error(exc))
+            out, raised = attempt(fn, [(s.clone(), y) for s, y in collate_input(case)])
+            if raised:
+                results.append(raised)
                 continue
             if not (isinstance(out, (tuple, list)) and len(out) == 3):
                 results.append({"error": f"returned {type(out).__name__}, not a triple"})
@@ -620,7 +611,7 @@ class Collate(Check):
             batch = collate_input(case)
             seqs = [s for s, _ in batch]
             want = nn.utils.rnn.pad_sequence(seqs, batch_first=True).numpy()
-            padded, lengths, labels = (_tensor_or_none(value[k]) for k in ("padded", "lengths", "labels"))
+            padded, lengths, labels = (tensor_record(value[k]) for k in ("padded", "lengths", "labels"))
             if padded is None:
                 return [f"for {call}, padded should be a tensor, got {type_name(value['padded'])}."]
             p = padded["data"]
@@ -709,7 +700,7 @@ class LastValid(Check):
             bf = out if case["batch_first"] else out.transpose(0, 1)
             rows = torch.arange(case["batch"])
             want = bf[rows, lengths - 1].numpy()
-            t = _tensor_or_none(value)
+            t = tensor_record(value)
             if t is None:
                 return [f"({call}) return a tensor, not {type_name(value)}."]
             mine = t["data"]
@@ -738,6 +729,22 @@ PACKING = ("forward never calls pack_padded_sequence: without packing the model 
            "classify from h_n[-1].")
 
 
+def _batch_and_alone(cls, case):
+    """Kernel side: the student's classifier's logits for a padded batch, and for each sequence alone."""
+    with torch.random.fork_rng():
+        torch.manual_seed(case["seed"])
+        model = cls(case["features"], 7, case["classes"])
+    model.eval()
+    seqs = [s for s, _ in collate_input(case)]
+    padded = nn.utils.rnn.pad_sequence(seqs, batch_first=True)
+    lengths = torch.tensor(case["lengths"], dtype=torch.int64)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = model(padded, lengths)
+        alone = [model(s[None], torch.tensor([len(s)])) for s in seqs]
+    return {"batch": batch, "alone": alone}
+
+
 class PackedClassifier(Check):
     """A classifier ``cls(num_features, hidden_size, num_classes)`` whose ``forward(padded, lengths)``
     gives, for each sequence of a right-padded batch, the same logits as for that sequence alone.
@@ -748,23 +755,7 @@ class PackedClassifier(Check):
     def probe(self, cls, seed=0, n=2, **kw):
         results = []
         for case in length_cases(seed, n):
-            try:
-                with torch.random.fork_rng():
-                    torch.manual_seed(case["seed"])
-                    model = cls(case["features"], 7, case["classes"])
-                model.eval()
-                seqs = [s for s, _ in collate_input(case)]
-                padded = nn.utils.rnn.pad_sequence(seqs, batch_first=True)
-                lengths = torch.tensor(case["lengths"], dtype=torch.int64)
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    batch = model(padded, lengths)
-                    alone = [model(s[None], torch.tensor([len(s)])) for s in seqs]
-                results.append({"value": {"batch": _plain(batch), "alone": [_plain(a) for a in alone]}})
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                results.append(_error(exc))
+            results.append(_detached(capture(_batch_and_alone, cls, case)))
         return {"results": results}
 
     def result(self, seed=0, n=2, **kw):
@@ -797,7 +788,7 @@ class PackedClassifier(Check):
                     hint = " — lengths must be a CPU int64 tensor."
                 return [f"for {call}, the model raised {msg}{hint}"]
             value = returned["value"]
-            batch = _tensor_or_none(value["batch"])
+            batch = tensor_record(value["batch"])
             want_shape = (len(case["lengths"]), case["classes"])
             if batch is None or tuple(batch["data"].shape) != want_shape:
                 shape = None if batch is None else tuple(batch["data"].shape)
@@ -805,7 +796,7 @@ class PackedClassifier(Check):
                         f"{want_shape}, got {shape}."]
             alone = []
             for a in value["alone"]:
-                one = _tensor_or_none(a)
+                one = tensor_record(a)
                 if one is None or tuple(one["data"].shape) != (1, case["classes"]):
                     shape = None if one is None else tuple(one["data"].shape)
                     return [f"for a batch of one sequence, forward should return logits of shape "
@@ -884,13 +875,13 @@ class LSTMCellCheck(HandWritten):
                 if problem:
                     return [problem]
             mh, mc = value[0]["data"], value[1]["data"]
-            if _close(mh, want_h.numpy(), case["dtype"]) and _close(mc, want_c.numpy(), case["dtype"]):
+            if close(mh, want_h.numpy(), case["dtype"]) and close(mc, want_c.numpy(), case["dtype"]):
                 continue
             for mistake, message in LSTM_MISTAKES.items():
                 vh, vc = lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, mistake)
-                if _close(mh, vh.numpy(), case["dtype"]) and _close(mc, vc.numpy(), case["dtype"]):
+                if close(mh, vh.numpy(), case["dtype"]) and close(mc, vc.numpy(), case["dtype"]):
                     return [f"({call}) {message}"]
-            if _close(mc, want_c.numpy(), case["dtype"]):
+            if close(mc, want_c.numpy(), case["dtype"]):
                 return [f"({call}) c is right but h is not: h' = o ⊙ tanh(c')."]
             return [f"({call}) (h, c) differ from nn.LSTMCell: chunks i, f, g, o; c' = f ⊙ c + i ⊙ g; "
                     "h' = o ⊙ tanh(c')."]
