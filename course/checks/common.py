@@ -168,19 +168,6 @@ CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias"
                "dropout", "bidirectional")
 
 
-def layer_config(layer) -> dict:
-    """The constructor arguments a recurrent layer remembers, as plain data."""
-    if not isinstance(layer, nn.Module):
-        return {"type": type_name(to_plain(layer))}
-    conf = {"type": type(layer).__name__}
-    for key in CONFIG_KEYS:
-        if hasattr(layer, key):
-            conf[key] = to_plain(getattr(layer, key))
-    if isinstance(layer, nn.Linear):
-        conf.update(in_features=layer.in_features, out_features=layer.out_features)
-    return conf
-
-
 # What a layer's fields are, as ``layer_fields`` reports them (None: the layer has no such field).
 # nn.RNN checks hidden_size, num_layers, nonlinearity and dropout itself, uses bias, batch_first and
 # bidirectional as flags (their truth is what counts) and takes input_size as given.
