@@ -1,4 +1,4 @@
-"""Fast tests of assignment 03's checks (course/checks/pipeline.py): the judges on genuine results of
+"""Fast tests of assignment 03's checks (course/assignments/a03_sequence_classifier/checks.py): the judges on genuine results of
 right and wrong answers, run in this process exactly as the grader's wire carries them, and on forged
 results — which the result contract or the judge must refuse."""
 import copy

@@ -1,4 +1,4 @@
-"""Fast tests of assignment 05's course code: gates.py, packing.py and checks/gru.py (no nbgrader)."""
+"""Fast tests of assignment 05's helpers (gates.py, packing.py) and checks, in course/assignments/a05_gru_and_packing/."""
 import io
 import contextlib
 

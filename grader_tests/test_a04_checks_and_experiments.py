@@ -1,4 +1,4 @@
-"""Fast tests of course.experiments and the assignment-04 checks (course/checks/overfitting.py).
+"""Fast tests of assignment 04: course/assignments/a04_overfitting/ (experiments.py and checks.py).
 
 Each check must accept a right answer and reject the classic mistakes with a message naming them.
 """

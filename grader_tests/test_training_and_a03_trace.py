@@ -1,5 +1,5 @@
 """Fast tests of course.training (progress bar, history, epoch table, curves, confusion matrix) and
-course.trace (the prediction trace of assignment 03)."""
+assignment 03's prediction trace (course/assignments/a03_sequence_classifier/trace.py)."""
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Fast tests of checks/gru.py's contract (assignment 05): the result specs every probe must meet, the
+"""Fast tests of assignment 05's checks (course/assignments/a05_gru_and_packing/checks.py): the result specs every probe must meet, the
 judges on forged results, and the source rules (``scan``) that replaced the kernel-reported source."""
 import copy
 from pathlib import Path
