@@ -1,9 +1,11 @@
 """Fast tests of assignment 03's checks (course/assignments/a03_sequence_classifier/checks.py): the judges on genuine results of
 right and wrong answers, run in this process exactly as the grader's wire carries them, and on forged
 results — which the result contract or the judge must refuse."""
+import contextlib
 import copy
 
 import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -83,10 +85,12 @@ def train_epoch(model, loader, loss_fn, optimizer):
     return total / len(loader)
 
 
-def evaluate(model, loader, loss_fn):
-    model.eval()
+def evaluate(model, loader, loss_fn, modes=True):
+    """The right answer; modes=False is the classic mistake (no eval(), no no_grad())."""
+    if modes:
+        model.eval()
     total, correct, count = 0.0, 0, 0
-    with torch.no_grad():
+    with torch.no_grad() if modes else contextlib.nullcontext():
         for x, y in loader:
             logits = model(x)
             total += loss_fn(logits, y).item() * len(y)
@@ -210,13 +214,7 @@ def test_evaluate_names_the_mistakes():
     assert "wrong way round" in text(messages("a03_evaluate", swapped, seed=6))
 
     def no_eval(model, loader, loss_fn):
-        total, correct, count = 0.0, 0, 0
-        for x, y in loader:
-            logits = model(x)
-            total += loss_fn(logits, y).item() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            count += len(y)
-        return total / count, correct / count
+        return evaluate(model, loader, loss_fn, modes=False)
 
     found = text(messages("a03_evaluate", no_eval, seed=6, modes=True))
     assert "torch.no_grad()" in found and "model.eval()" in found
