@@ -1,12 +1,14 @@
-"""Real nbgrader runs in a throw-away copy of the course, for the grading tests.
+"""Real grading runs in a throw-away copy of the course, for the grading tests.
 
-Typical use in a test module (one generate + one autograde per module keeps the suite fast):
+``Course(root, "01_rnn_layer")`` copies the assignment's source and runs ``generate_assignment``;
+``fixture_submissions`` builds the solution, the untouched release ("blank"), other correct styles and
+one submission per mistake of an assignment's tables (grader_tests/fixtures/aNN_<name>.py).
+They are graded either by plain ``nbgrader autograde`` (``Course.autograde``, ``grade_fixtures``) or by
+the course's own grader, ``python -m course.grade`` (``Course.course_grade``), in one run each:
 
-    MISTAKES = {"wrong_h0": ("init_hidden", "def init_hidden(...): ...", {"test_init_hidden_uni"})}
-
-    @pytest.fixture(scope="module")
-    def graded(tmp_path_factory):
-        return grade_fixtures(Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer"), MISTAKES)
+    course = Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer")
+    run = course.course_grade(fixture_submissions(course, fixtures.MISTAKES, fixtures.STYLES))
+    run.scores("solution") == course.max_scores()
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -62,6 +66,10 @@ class Course:
         name = name or self.notebooks()[0]
         return nbformat.read(self.root / step / self.assignment / name, as_version=4)
 
+    def source(self, name: str | None = None):
+        """The source notebook (solutions and hidden tests), as copied."""
+        return self._read("source", name)
+
     def release(self, name: str | None = None):
         """The student's starting notebook, as generated."""
         return self._read("release", name)
@@ -83,17 +91,51 @@ class Course:
         return release
 
     # -- grading ----------------------------------------------------------------------------------
-    def autograde(self, submissions: dict, name: str | None = None) -> dict:
-        """Submit each notebook (or raw text, for broken JSON) as its own student; autograde them
-        all in one nbgrader run; return {student: {grade_id: score}} read from the gradebook."""
+    def submit(self, submissions: dict, folder: Path | None = None, name: str | None = None) -> Path:
+        """Write each notebook (or raw text, for broken JSON) as its own student's submission, in
+        nbgrader's layout: folder/<student>/<assignment>/<notebook> (default folder: submitted/)."""
+        folder = Path(folder or self.root / "submitted")
         name = name or self.notebooks()[0]
         for student, nb in submissions.items():
-            folder = self.root / "submitted" / student / self.assignment
-            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / student / self.assignment
+            target.mkdir(parents=True, exist_ok=True)
             text = nb if isinstance(nb, str) else nbformat.writes(nb)
-            (folder / name).write_text(text)
+            (target / name).write_text(text)
+        return folder
+
+    def autograde(self, submissions: dict, name: str | None = None) -> dict:
+        """Submit each notebook (or raw text, for broken JSON) as its own student; autograde them
+        all in one plain ``nbgrader autograde`` run; return {student: {grade_id: score}} read from
+        the gradebook."""
+        name = name or self.notebooks()[0]
+        self.submit(submissions, name=name)
         self.run("autograde", self.assignment, "--force")
         return self.scores(list(submissions), name)
+
+    def course_grade(self, submissions: dict, *, workers: int = 2, name: str | None = None,
+                     args: tuple = (), timeout: float = 3600) -> "GradeRun":
+        """Grade the submissions in ONE run of ``python -m course.grade`` (the command instructors
+        are told to use), with this course as --course-dir and its config's per-cell timeout."""
+        tag = f"cg{len(list(self.root.glob('cg*')))}"
+        submitted = self.submit(submissions, self.root / tag / "submitted", name)
+        out = self.root / tag / "out"
+        env = nbgrader_env()  # the instructor's own environment (HOME included), venv first on PATH
+        load = LoadSampler()
+        load.start()
+        start = time.monotonic()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "course.grade", str(submitted), "--course-dir",
+                                   str(self.root), "--out", str(out), "--workers", str(workers), "--quiet",
+                                   *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout)
+        finally:
+            seconds = time.monotonic() - start
+            load.stop.set()
+        if proc.returncode != 0:
+            raise RuntimeError(f"course.grade failed ({proc.returncode}) after {seconds:.0f} s:\n"
+                               f"{proc.stdout}\n{proc.stderr[-5000:]}")
+        run = GradeRun(self, out, seconds, proc.stdout, name or self.notebooks()[0])
+        run.peak_load = load.peak
+        return run
 
     def scores(self, students, name: str | None = None) -> dict:
         from nbgrader.api import Gradebook, MissingEntry
@@ -123,16 +165,60 @@ class Course:
                              (name or self.notebooks()[0]), as_version=4)
 
 
-def grade_fixtures(course: Course, mistakes: dict, styles: dict | None = None):
-    """Autograde, in one run: the solution, the untouched release ("blank"), other correct styles
-    (student -> {grade_id: code}) and one submission per mistake (student -> (grade_id, code, lost
-    cells, ...)). Returns (course, {student: {grade_id: score}}, {grade_id: max score})."""
+class LoadSampler(threading.Thread):
+    """The 1-minute load average, read every second while a run lasts (its peak says how shared the
+    machine was: timings are reported with it, never asserted)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self.stop = 0.0, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, float(Path("/proc/loadavg").read_text().split()[0]))
+            except OSError:  # not Linux
+                return
+            self.stop.wait(1)
+
+
+class GradeRun:
+    """What one run of ``python -m course.grade`` wrote: OUT/reports/results.json and
+    OUT/autograded/<student>/<assignment>/<notebook>."""
+
+    def __init__(self, course: Course, out: Path, seconds: float, stdout: str, name: str):
+        self.course, self.out, self.seconds, self.stdout, self.name = course, Path(out), seconds, stdout, name
+        self.peak_load = 0.0
+        doc = json.loads((self.out / "reports" / "results.json").read_text())
+        self.summary = doc["summary"]
+        self.results = {r["student"]: r for r in doc["submissions"] if r["assignment"] == course.assignment}
+
+    def scores(self, student: str) -> dict | None:
+        """{grade_id: score} of the student's notebook (None: not graded at all)."""
+        return self.results[student]["scores"].get(self.name.removesuffix(".ipynb"))
+
+    def flags(self, student: str) -> list[str]:
+        return self.results[student]["flags"]
+
+    def autograded(self, student: str):
+        return nbformat.read(self.out / "autograded" / student / self.course.assignment / self.name, as_version=4)
+
+
+def fixture_submissions(course: Course, mistakes: dict, styles: dict | None = None) -> dict:
+    """The solution, the untouched release ("blank"), other correct styles (student -> {grade_id:
+    code}) and one submission per mistake (student -> (grade_id, code, lost cells, ...))."""
     subs = {"solution": course.solution(), "blank": course.release()}
     for student, replacements in (styles or {}).items():
         subs[student] = course.solution(**replacements)
     for student, (grade_id, code, *_) in mistakes.items():
         subs[student] = course.solution(**{grade_id: code})
-    return course, course.autograde(subs), course.max_scores()
+    return subs
+
+
+def grade_fixtures(course: Course, mistakes: dict, styles: dict | None = None):
+    """Autograde the fixture submissions in one plain nbgrader run. Returns (course, {student:
+    {grade_id: score}}, {grade_id: max score})."""
+    return course, course.autograde(fixture_submissions(course, mistakes, styles)), course.max_scores()
 
 
 def expect_lost(scores: dict, full: dict, lost: set[str]) -> list[str]:

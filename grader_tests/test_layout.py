@@ -1,8 +1,9 @@
 """Every assignment has all of its parts, in one place (README: "Adding assignment 07").
 
 source/NN_<name>/ (the source notebook) ↔ release/NN_<name>/ (made by `make release`) ↔
-course/assignments/aNN_<name>/ (checks.py with checks named aNN_..., fixtures.py with the grading
-tables). course/checks/ keeps only what several assignments share.
+course/assignments/aNN_<name>/ (checks.py with checks named aNN_..., and its helpers) ↔
+grader_tests/fixtures/aNN_<name>.py (the grading tables: they hold correct answers, so they never
+ship in the package). course/checks/ keeps only what several assignments share.
 """
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_an_assignment_has_all_its_parts(name):
         ("a source notebook", next((ROOT / "source" / name).glob("*.ipynb"), None)),
         ("a released notebook (make release)", next((ROOT / "release" / name).glob("*.ipynb"), None)),
         ("its checks (checks.py)", folder / "checks.py"),
-        ("its grading tables (fixtures.py)", folder / "fixtures.py"),
+        ("its grading tables (grader_tests/fixtures/)", ROOT / "grader_tests" / "fixtures" / f"{package_of(name)}.py"),
         ("a docstring saying what it holds (__init__.py)", folder / "__init__.py"),
     ) if path is None or not Path(path).is_file()]
     assert not missing, f"{name} misses: {', '.join(missing)}"
@@ -54,6 +55,11 @@ def test_shared_checks_have_no_assignment_prefix_and_live_in_course_checks():
             assert not (name[:1] == "a" and name[1:3].isdigit()), f"{name} is shared but prefixed"
         else:
             assert module.startswith("course.assignments.a"), module
+
+
+def test_no_solution_ships_in_the_package():
+    """Grading tables hold correct answers: they live with the tests, never in course/."""
+    assert not list((ROOT / "course").rglob("fixtures.py"))
 
 
 def test_course_checks_holds_only_shared_modules():

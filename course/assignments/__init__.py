@@ -1,6 +1,18 @@
 """One folder per assignment: ``aNN_<name>/`` matches ``source/NN_<name>/``. Each holds the
-assignment's checks (``checks.py``, every check named ``aNN_...``), the helpers its notebook imports,
-and ``fixtures.py`` (the grading tests' tables). What several assignments share stays in ``course/``."""
+assignment's checks (``checks.py``, every check named ``aNN_...``) and the helpers its notebook
+imports. What several assignments share stays in ``course/``. Its grading tables hold correct answers,
+so they live with the tests, never in this package: ``grader_tests/fixtures/aNN_<name>.py``, plain data
+graded by grader_tests/test_grading.py through ``python -m course.grade``:
+
+MIN_POINTS  the assignment is worth at least this many points (POINTS: exactly, TEST_CELLS: its
+            graded cells, when a table pins them)
+MISTAKES    student -> (grade_id of the answer cell, its mistaken code, the test cells that must lose
+            their points; every other cell keeps full marks)
+STYLES      other correct ways to answer: student -> {grade_id: code}; full marks, no flag
+FEEDBACK    (student, grade_id of a test cell) -> a phrase (or a tuple of phrases) its output must contain
+HIDDEN      strings the hidden tests put back into the autograded solution -> how many times
+            (None: at least once); the release holds none of them
+"""
 from __future__ import annotations
 
 import importlib

@@ -1,3 +1,3 @@
 """Assignment 03, "The sequence-classifier pipeline": checks.py, trace.py (the prediction trace).
 
-fixtures.py: the grading tables (mistakes, other correct styles, expected messages)."""
+Its grading tables (mistakes, other correct styles, expected messages): grader_tests/fixtures/a03_sequence_classifier.py."""

@@ -1,0 +1,241 @@
+"""Every assignment through the course's own grader, ``python -m course.grade`` (the command the README
+tells instructors to use): full marks, zero, other correct styles, one mistake at a time.
+
+The assignments are discovered with ``course.assignments.names()``; each one's tables live in
+``grader_tests/fixtures/aNN_<name>.py`` (MISTAKES, STYLES, FEEDBACK, HIDDEN, MIN_POINTS). For
+each assignment ONE run of ``course.grade`` (2 workers) grades, in a temporary copy of the course:
+the solution, the untouched release ("blank"), every other correct style and one submission per
+mistake. Properties asserted for every assignment:
+
+* the solution gets full marks, unflagged; the untouched release scores zero;
+* other correct styles get full marks with no flag;
+* each mistake loses exactly its cells (every other cell keeps its points);
+* the feedback names the mistake (a phrase in the output of the autograded test cell);
+* the hidden tests are back in the autograded notebook, and no test cell writes to stderr;
+* the release holds no solution, no hidden test, no key.
+
+Plain ``nbgrader autograde`` is still documented, so assignment 01 also goes through it once (solution,
+blank and one mistake), with ``harness.Course.autograde``.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import time
+
+import pytest
+
+from course import assignments
+from harness import Course, LoadSampler, cell_outputs_text, expect_lost, fixture_submissions
+
+pytestmark = pytest.mark.slow
+
+PACKAGES = assignments.names()                     # ["a01_rnn_layer", ...]
+FIXTURES = {p: importlib.import_module(f"fixtures.{p}") for p in PACKAGES}  # tests only: solutions inside
+WORKERS = 2
+PLAIN = "a01_rnn_layer"                            # the one assignment also graded by plain nbgrader
+PLAIN_MISTAKE = "h0_batch_first"
+# Never in a student's notebook: solutions, hidden tests, multiple-choice keys, fresh-seed requests.
+NOT_IN_RELEASE = ("BEGIN SOLUTION", "HIDDEN TESTS", "key=", "seed=None", "heldout_min")
+HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
+
+
+def source_folder(package: str) -> str:
+    """a01_rnn_layer -> 01_rnn_layer (source/ and release/ folder of the assignment)."""
+    return package[1:]
+
+
+def cases(table: str) -> list:
+    return [pytest.param(p, student, id=f"{p[:3]}-{student}")
+            for p in PACKAGES for student in sorted(getattr(FIXTURES[p], table))]
+
+
+FEEDBACK_CASES = [pytest.param(p, student, grade_id, id=f"{p[:3]}-{student}-{grade_id}")
+                  for p in PACKAGES for student, grade_id in sorted(FIXTURES[p].FEEDBACK)]
+
+
+def say(request, line: str) -> None:
+    """Print past pytest's capture (the time of each grading run is part of the CI log)."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        print(line)
+        return
+    with capman.global_and_fixture_disabled():
+        print(f"\n{line}", flush=True)
+
+
+class Graded:
+    """One assignment after its grading run: the course copy, the run, full marks, its tables."""
+
+    def __init__(self, course, run, fixtures):
+        self.course, self.run, self.fx = course, run, fixtures
+        self.full = course.max_scores()
+
+    def scores(self, student):
+        return self.run.scores(student)
+
+
+@pytest.fixture(scope="module")
+def courses(tmp_path_factory):
+    """package -> a temporary course copy with the assignment generated (made once, on first use)."""
+    made = {}
+
+    def get(package):
+        if package not in made:
+            made[package] = Course(tmp_path_factory.mktemp(package[:3]), source_folder(package))
+        return made[package]
+    return get
+
+
+@pytest.fixture(scope="module")
+def graded(courses, request):
+    """package -> Graded: ONE course.grade run per assignment, made on first use and kept."""
+    done = {}
+
+    def get(package):
+        if package not in done:
+            try:
+                course, fx = courses(package), FIXTURES[package]
+                subs = fixture_submissions(course, fx.MISTAKES, fx.STYLES)
+                run = course.course_grade(subs, workers=WORKERS)
+                say(request, f"course.grade {source_folder(package)}: {len(subs)} submissions in "
+                             f"{run.seconds:.0f} s ({WORKERS} workers, peak 1-min load average "
+                             f"{run.peak_load:.1f}) — {run.stdout.strip().splitlines()[0]}")
+                done[package] = Graded(course, run, fx)
+            except Exception as exc:  # a failed run fails every test of its assignment: never run twice
+                done[package] = exc
+        if isinstance(done[package], Exception):
+            raise done[package]
+        return done[package]
+    return get
+
+
+# -- the release (generate_assignment only: no grading run needed) -------------------------------------
+@pytest.mark.parametrize("package", PACKAGES)
+def test_release_has_no_solutions_or_hidden_tests(courses, package):
+    fx = FIXTURES[package]
+    for cell in courses(package).release().cells:
+        for text in NOT_IN_RELEASE + tuple(fx.HIDDEN):
+            assert text not in cell.source, f"{text!r} leaked into the release"
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            assert "raise NotImplementedError()" in cell.source
+
+
+def test_a05_gate_widget_cell_is_locked_and_uses_the_player(courses):
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c
+             for c in courses("a05_gru_and_packing").release().cells}
+    assert "gates.gate_player(" in cells["gate_widget"].source
+    assert cells["gate_widget"].metadata["nbgrader"]["locked"]
+
+
+# -- full marks and zero ------------------------------------------------------------------------------
+@pytest.mark.parametrize("package", PACKAGES)
+def test_solution_gets_full_marks_unflagged(graded, package):
+    g = graded(package)
+    res = g.run.results["solution"]
+    assert res["status"] == "graded" and res["flags"] == [], (res["status"], res["flags"], res["errors"])
+    assert g.scores("solution") == g.full
+    assert sum(g.full.values()) >= g.fx.MIN_POINTS
+    if hasattr(g.fx, "POINTS"):
+        assert sum(g.full.values()) == g.fx.POINTS
+    if hasattr(g.fx, "TEST_CELLS"):
+        assert set(g.full) == g.fx.TEST_CELLS
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_untouched_release_gets_zero(graded, package):
+    g = graded(package)
+    scores = g.scores("blank")
+    assert g.run.results["blank"]["status"] == "graded", g.run.results["blank"]["errors"]
+    assert set(scores) == set(g.full) and sum(scores.values()) == 0, scores
+
+
+# -- other correct styles and one mistake at a time ---------------------------------------------------
+@pytest.mark.parametrize("package, student", cases("STYLES"))
+def test_other_correct_style_gets_full_marks_unflagged(graded, package, student):
+    g = graded(package)
+    assert g.run.flags(student) == []
+    assert expect_lost(g.scores(student), g.full, set()) == []
+
+
+@pytest.mark.parametrize("package, student", cases("MISTAKES"))
+def test_one_mistake_loses_exactly_its_cells(graded, package, student):
+    g = graded(package)
+    lost = g.fx.MISTAKES[student][2]
+    assert expect_lost(g.scores(student), g.full, lost) == [], g.run.flags(student)
+
+
+@pytest.mark.parametrize("package, student, grade_id", FEEDBACK_CASES)
+def test_feedback_names_the_mistake(graded, package, student, grade_id):
+    g = graded(package)
+    phrases = g.fx.FEEDBACK[(student, grade_id)]
+    text = cell_outputs_text(g.run.autograded(student), grade_id)
+    for phrase in (phrases,) if isinstance(phrases, str) else phrases:
+        assert phrase in text, (phrase, text)
+
+
+# -- the autograded notebook ------------------------------------------------------------------------
+@pytest.mark.parametrize("package", PACKAGES)
+def test_hidden_tests_are_back_in_autograded(graded, package):
+    g = graded(package)
+    nb = g.run.autograded("solution")
+    sources = "\n".join(c.source for c in nb.cells)
+    for marker, count in g.fx.HIDDEN.items():
+        if count is None:
+            assert marker in sources, marker
+        else:
+            assert sources.count(marker) == count, (marker, sources.count(marker))
+    # every hidden block of the source is back, in its own test cell
+    graded_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    for cell in g.course.source().cells:
+        for block in HIDDEN_BLOCK.findall(cell.source):
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            assert block.strip() in graded_cells.get(grade_id, ""), grade_id
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_test_cell_writes_to_stderr(graded, package):
+    nb = graded(package).run.autograded("solution")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            assert not [o for o in cell.get("outputs", []) if o.get("name") == "stderr"], \
+                cell.metadata["nbgrader"]["grade_id"]
+
+
+# -- plain `nbgrader autograde` (still documented in the README): assignment 01 only --------------------
+@pytest.fixture(scope="module")
+def plain(courses, request):
+    course, fx = courses(PLAIN), FIXTURES[PLAIN]
+    grade_id, code, _ = fx.MISTAKES[PLAIN_MISTAKE]
+    subs = {"solution": course.solution(), "blank": course.release(),
+            PLAIN_MISTAKE: course.solution(**{grade_id: code})}
+    load = LoadSampler()
+    load.start()
+    start = time.monotonic()
+    try:
+        scores = course.autograde(subs)
+    finally:
+        load.stop.set()
+    say(request, f"nbgrader autograde {source_folder(PLAIN)}: {len(subs)} submissions in "
+                 f"{time.monotonic() - start:.0f} s (serial, peak 1-min load average {load.peak:.1f})")
+    return course, scores, course.max_scores()
+
+
+def test_plain_nbgrader_solution_full_blank_zero(plain):
+    course, scores, full = plain
+    assert scores["solution"] == full
+    assert sum(full.values()) >= FIXTURES[PLAIN].MIN_POINTS
+    assert set(scores["blank"]) == set(full) and sum(scores["blank"].values()) == 0, scores["blank"]
+    for cell in course.autograded("solution").cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            assert not [o for o in cell.get("outputs", []) if o.get("name") == "stderr"], \
+                cell.metadata["nbgrader"]["grade_id"]
+
+
+def test_plain_nbgrader_mistake_loses_exactly_its_cells(plain):
+    course, scores, full = plain
+    assert expect_lost(scores[PLAIN_MISTAKE], full, FIXTURES[PLAIN].MISTAKES[PLAIN_MISTAKE][2]) == []
+    for (student, grade_id), phrase in FIXTURES[PLAIN].FEEDBACK.items():
+        if student == PLAIN_MISTAKE:
+            assert phrase in cell_outputs_text(course.autograded(student), grade_id)
