@@ -150,6 +150,7 @@ class Sandbox:
     workdir: Path                   # the one writable folder (also the kernel's cwd)
     limits: Limits = field(default_factory=Limits)
     use_bwrap: bool = True
+    uid: int = 0                    # the kernel's own uid once started (0: no switch)
 
     @property
     def enabled(self) -> bool:
@@ -180,7 +181,7 @@ class Sandbox:
         lim = self.limits
         # In the sandbox the kernel never runs as root: root is exempt from RLIMIT_NPROC, so a fork
         # bomb would fill the machine. The wrapper becomes `nobody` after setting the limits.
-        uid = self._unprivileged_uid()
+        uid = self.uid = self._unprivileged_uid()
         inner = [sys.executable, "-c", _WRAPPER, str(lim.memory_mb * 2**20), str(lim.processes),
                  str(lim.cpu_seconds), str(lim.file_mb * 2**20), str(uid), "-f", connection_file,
                  "--HistoryManager.hist_file=:memory:"]
@@ -234,3 +235,34 @@ class Sandbox:
             "PYTHONWARNINGS": "ignore::DeprecationWarning", "TQDM_DISABLE": "1",
         }
         return env
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids of every process (and thread group) running as ``uid``, read from /proc."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def kill_uid(uid: int, rounds: int = 50) -> int:
+    """SIGKILL everything running as ``uid`` (a kernel's own uid: nothing else has it) until none is
+    left; returns how many were killed. A fork bomb forks while we kill: repeat."""
+    import signal
+    killed = 0
+    for _ in range(rounds):
+        pids = processes_of(uid)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed

@@ -15,6 +15,7 @@ Whatever the student patched in their kernel can only change the raw data their 
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import os
 import secrets
@@ -38,7 +39,7 @@ from nbgrader.preprocessors import Execute
 from ..checks import REGISTRY
 from ..checks.core import BadResult, decode, resolve_seed
 from ..checks.rules import Program, tampering
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Sandbox, kill_uid, processes_of
 
 
 class GraderSetupError(RuntimeError):
@@ -264,8 +265,28 @@ class SealedExecute(Execute):
         await km.start_kernel(env=self._sandbox.env(), cwd=str(self._work), stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await self.async_start_new_kernel_client()
+        self._watch = asyncio.ensure_future(self._watchdog(self._sandbox.uid))
+
+    async def _watchdog(self, uid: int):
+        """A kernel near its process limit is a fork bomb: RLIMIT_NPROC caps it, but ~100 spinning
+        processes still load the machine until the cell times out. End it at once (all of the kernel's
+        own uid); the cell then fails as a kernel death, with this reason."""
+        if not uid:
+            return
+        limit = max(8, self.processes // 2)  # processes, not threads: an honest kernel is 1
+        while True:
+            await asyncio.sleep(0.25)
+            if len(processes_of(uid)) >= limit:
+                kill_uid(uid)
+                self.events.flags.append(f"the kernel reached its limit of {self.processes} processes "
+                                         "(a fork bomb?) and was stopped")
+                return
 
     async def _stop(self):
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.cancel()
+            self._watch = None
         if self.km is not None:
             try:
                 await self._async_cleanup_kernel()
