@@ -86,6 +86,10 @@ def same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
                 and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    numbers = (int, float)
+    if (isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool)
+            and not isinstance(b, bool) and not (math.isnan(a) or math.isnan(b))):
+        return a == b  # 7 and 7.0 carry the same value: replacing one by the other forges nothing
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):

@@ -142,7 +142,7 @@ def _explain(page, cell, what):
 
 
 def test_widget_animates_in_jupyterlab(page):
-    _run(page, _code_cell(page, "from course import checks, widgets"))
+    _run(page, _code_cell(page, "from course.assignments.a02_rnn_from_scratch import widgets"))
     cell = _code_cell(page, "widgets.rnn_steps(x_seq, rnn_demo);")
     _run(page, cell)
     play = cell.locator(".widget-play button").first
