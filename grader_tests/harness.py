@@ -248,3 +248,14 @@ def without_hidden(source: str) -> str:
 
 def clone(nb):
     return copy.deepcopy(nb)
+
+
+def feedback_table(text: str) -> dict[tuple[str, str], tuple[str, ...]]:
+    """A fixture's FEEDBACK, one row per line: ``student | grade_id | phrase [| phrase ...]``."""
+    rows = {}
+    for line in text.strip().splitlines():
+        student, grade_id, *phrases = (part.strip() for part in line.split(" | "))
+        if not phrases or (student, grade_id) in rows:
+            raise ValueError(f"FEEDBACK row needs student | grade_id | phrase, once each: {line!r}")
+        rows[(student, grade_id)] = tuple(phrases)
+    return rows

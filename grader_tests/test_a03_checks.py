@@ -14,6 +14,7 @@ from course import data as course_data
 from course.checks import REGISTRY, models
 from course.checks.core import decode, encode, run_probe
 from course.assignments.a03_sequence_classifier.checks import PROBE_INPUTS, order_inputs
+from fixtures import a03_sequence_classifier as a03_fixtures
 
 CONTRACT = "could not accept what came back from your kernel"
 
@@ -73,30 +74,19 @@ class MeanOverTime(SequenceClassifier):
         return self.head(output.mean(dim=1))
 
 
-def train_epoch(model, loader, loss_fn, optimizer):
-    model.train()
-    total = 0.0
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-    return total / len(loader)
+_honest = {"torch": torch, "nn": nn}
+exec(a03_fixtures.TRAIN_EPOCH, _honest)  # the grading fixtures' right answer
+train_epoch = _honest["train_epoch"]
 
 
 def evaluate(model, loader, loss_fn, modes=True):
-    """The right answer; modes=False is the classic mistake (no eval(), no no_grad())."""
+    """The right answer, all batches at once; modes=False is the classic mistake (no eval(), no no_grad())."""
     if modes:
         model.eval()
-    total, correct, count = 0.0, 0, 0
     with torch.no_grad() if modes else contextlib.nullcontext():
-        for x, y in loader:
-            logits = model(x)
-            total += loss_fn(logits, y).item() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            count += len(y)
-    return total / count, correct / count
+        pairs = [(model(x), y) for x, y in loader]
+    logits, labels = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+    return loss_fn(logits, labels).item(), (logits.argmax(dim=1) == labels).float().mean().item()
 
 
 def fit(model, train_loader, val_loader, epochs=30, lr=1e-2):

@@ -12,6 +12,7 @@ from torch import nn
 from course.assignments.a05_gru_and_packing import checks as gru_checks
 from course.checks import REGISTRY, core
 from course.checks.rules import Program
+from fixtures import a05_gru_and_packing as a05_fixtures
 from harness import strip_markers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,34 +21,10 @@ PART_A = "gru = nn.GRU(input_size=10, hidden_size=20)\noutput, hidden = gru(torc
 
 
 # ---- honest answers ---------------------------------------------------------------------------
-def gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
-    r_i, z_i, n_i = (x_t @ W_ih.T + b_ih).chunk(3, dim=1)
-    r_h, z_h, n_h = (h_prev @ W_hh.T + b_hh).chunk(3, dim=1)
-    r, z = torch.sigmoid(r_i + r_h), torch.sigmoid(z_i + z_h)
-    n = torch.tanh(n_i + r * n_h)
-    return (1 - z) * n + z * h_prev
-
-
-def gru_forward(gru, x, h0=None):
-    if gru.batch_first:
-        x = x.transpose(0, 1)
-    if h0 is None:
-        h0 = x.new_zeros(gru.num_layers, x.shape[1], gru.hidden_size)
-    layer_input, h_n = x, []
-    for k in range(gru.num_layers):
-        W_ih, W_hh = getattr(gru, f"weight_ih_l{k}"), getattr(gru, f"weight_hh_l{k}")
-        if gru.bias:
-            b_ih, b_hh = getattr(gru, f"bias_ih_l{k}"), getattr(gru, f"bias_hh_l{k}")
-        else:
-            b_ih = b_hh = W_ih.new_zeros(3 * gru.hidden_size)
-        h, steps = h0[k], []
-        for t in range(layer_input.shape[0]):
-            h = gru_cell(layer_input[t], h, W_ih, W_hh, b_ih, b_hh)
-            steps.append(h)
-        layer_input = torch.stack(steps)
-        h_n.append(h)
-    output = layer_input.transpose(0, 1) if gru.batch_first else layer_input
-    return output, torch.stack(h_n)
+# gru_cell and gru_forward are the grading fixtures' templates with no mistake in them.
+_honest = {"torch": torch, "nn": nn}
+exec(a05_fixtures.cell_with("torch.tanh(n_i + r * n_h)") + a05_fixtures.forward_with(), _honest)
+gru_cell, gru_forward = _honest["gru_cell"], _honest["gru_forward"]
 
 
 def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
@@ -70,15 +47,11 @@ def last_valid(output, lengths, batch_first):
     return output[torch.arange(output.shape[0]), lengths - 1]
 
 
-class PackedGRUClassifier(nn.Module):
-    def __init__(self, num_features, hidden_size, num_classes):
-        super().__init__()
-        self.gru = nn.GRU(num_features, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, padded, lengths):
+exec(a05_fixtures.CLASSIFIER_HEAD + """
         packed = nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
         return self.head(self.gru(packed)[1][-1])
+""", _honest)
+PackedGRUClassifier = _honest["PackedGRUClassifier"]
 
 
 OUTPUT = torch.randn(5, 3, 20)
@@ -165,6 +138,14 @@ def test_a_forward_that_calls_the_module_is_still_told_so():
     out, kw = outcome("a05_gru_forward", calls, kind="basic", seed=1)
     assert all(entry == {"called": True} for entry in out["got"]["results"])
     assert "called the module" in verdict("a05_gru_forward", out["got"], kw)[0]
+
+
+def test_a_forward_without_bias_handling_is_told_about_bias_whatever_it_raised():
+    ns = {"torch": torch, "nn": nn, "gru_cell": gru_cell}
+    exec(a05_fixtures.forward_with(biases="b_ih, b_hh = weights[2], weights[3]"), ns)  # IndexError
+    out, kw = outcome("a05_gru_forward", ns["gru_forward"], kind="options", seed=3)
+    found = verdict("a05_gru_forward", out["got"], kw)
+    assert found and "IndexError" in found[0] and "all_weights[k] holds only the two weights" in found[0]
 
 
 def test_last_step_with_the_stated_shape_refuses_another_output():
@@ -346,16 +327,7 @@ def test_gru_cell_and_lstm_cell_are_read_too():
     assert found and found[0].startswith("lstm_cell must do the arithmetic itself")
 
 
-CLASSIFIER = """
-class PackedGRUClassifier(nn.Module):
-    def __init__(self, num_features, hidden_size, num_classes):
-        super().__init__()
-        self.gru = nn.GRU(num_features, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, num_classes)
-
-    def forward(self, padded, lengths):
-        {body}
-"""
+CLASSIFIER = a05_fixtures.CLASSIFIER_HEAD + "        {body}\n"
 
 
 @pytest.mark.parametrize("body, packs", [

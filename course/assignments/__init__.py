@@ -9,7 +9,8 @@ MIN_POINTS  the assignment is worth at least this many points (POINTS: exactly, 
 MISTAKES    student -> (grade_id of the answer cell, its mistaken code, the test cells that must lose
             their points; every other cell keeps full marks)
 STYLES      other correct ways to answer: student -> {grade_id: code}; full marks, no flag
-FEEDBACK    (student, grade_id of a test cell) -> a phrase (or a tuple of phrases) its output must contain
+FEEDBACK    a text table, one row per line: student | grade_id of a test cell | phrase [| phrase]:
+            the phrases that cell's output must contain
 HIDDEN      strings the hidden tests put back into the autograded solution -> how many times
             (None: at least once); the release holds none of them
 """

@@ -233,47 +233,64 @@ def _check_tensor(value, want_shape, dtype, what):
     return None
 
 
-class GRUCellCheck(HandWritten):
+class _CellCheck(HandWritten):
+    """A hand-written cell against PyTorch's own cell module on ``n`` random cases (see the subclasses)."""
+
+    n = 5
+    gates = 3
+    module = nn.GRUCell
+
+    def probe(self, fn, seed=0, n=None, **kw):
+        return _probe_cell(fn, gru_cell_cases(seed, n or self.n), gates=self.gates, lstm=self.gates == 4)
+
+    def result(self, seed=0, n=None, **kw):
+        return _cell_result(len(gru_cell_cases(seed, n or self.n)))
+
+    def judge(self, got, seed=0, n=None, **kw):
+        for case, returned in zip(gru_cell_cases(seed, n or self.n), got["results"], strict=True):
+            call = _cell_call(case)
+            if "error" in returned:
+                return [f"with {call} your {self.what} raised {returned['error']}"
+                        f"{_weight_hint(returned['error'])}"]
+            problem = self.judge_case(case, returned["value"], call)
+            if problem:
+                return [problem]
+        return []
+
+    def reference(self, case, weights):
+        """PyTorch's cell holding the case's weights."""
+        cell = self.module(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
+        with torch.no_grad():
+            for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh), weights):
+                p.copy_(v)
+        return cell
+
+
+class GRUCellCheck(_CellCheck):
     """``gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh) -> h_t`` against nn.GRUCell."""
 
     name = "a05_gru_cell"
+    what = "gru_cell"
     forbidden = rules.GRU_KERNELS
 
-    def probe(self, fn, seed=0, n=5, **kw):
-        return _probe_cell(fn, gru_cell_cases(seed, n))
-
-    def result(self, seed=0, n=5, **kw):
-        return _cell_result(len(gru_cell_cases(seed, n)))
-
-    def judge(self, got, seed=0, n=5, **kw):
-        for case, returned in zip(gru_cell_cases(seed, n), got["results"], strict=True):
-            call = _cell_call(case)
-            if "error" in returned:
-                return [f"with {call} your gru_cell raised {returned['error']}"
-                        f"{_weight_hint(returned['error'])}"]
-            value = returned["value"]
-            x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case)
-            cell = nn.GRUCell(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
-            with torch.no_grad():
-                for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
-                                (W_ih, W_hh, b_ih, b_hh)):
-                    p.copy_(v)
-                want = cell(x, h)
-            problem = _check_tensor(value, want.shape, case["dtype"], f"h_t ({call})")
-            if problem:
-                return [problem]
-            mine = value["data"]
-            if close(mine, want.numpy(), case["dtype"]):
-                continue
-            for mistake, message in GRU_MISTAKES.items():
-                variant = gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake).numpy()
-                if close(mine, variant, case["dtype"]):
-                    return [f"({call}) {message}"]
-            return [f"({call}) h_t differs from nn.GRUCell by up to "
-                    f"{np.abs(mine - want.numpy()).max():.3g}. Check, one at a time: the chunks r, z, "
-                    "n; r = σ(W_ir x + b_ir + W_hr h + b_hr); n = tanh(W_in x + b_in + r ⊙ (W_hn h + "
-                    "b_hn)); h' = (1 − z) ⊙ n + z ⊙ h."]
-        return []
+    def judge_case(self, case, value, call):
+        x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case)
+        with torch.no_grad():
+            want = self.reference(case, (W_ih, W_hh, b_ih, b_hh))(x, h)
+        problem = _check_tensor(value, want.shape, case["dtype"], f"h_t ({call})")
+        if problem:
+            return problem
+        mine = value["data"]
+        if close(mine, want.numpy(), case["dtype"]):
+            return None
+        for mistake, message in GRU_MISTAKES.items():
+            variant = gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake).numpy()
+            if close(mine, variant, case["dtype"]):
+                return f"({call}) {message}"
+        return (f"({call}) h_t differs from nn.GRUCell by up to "
+                f"{np.abs(mine - want.numpy()).max():.3g}. Check, one at a time: the chunks r, z, "
+                "n; r = σ(W_ir x + b_ir + W_hr h + b_hr); n = tanh(W_in x + b_in + r ⊙ (W_hn h + "
+                "b_hn)); h' = (1 − z) ⊙ n + z ⊙ h.")
 
     def passed(self, got, n=5, **kw):
         return f"matches nn.GRUCell on {n} configurations (batch 1 and more, float32 and float64)."
@@ -437,12 +454,16 @@ class GRUForward(HandWritten):
             if "error" in returned:
                 msg = returned["error"]
                 hint = ""
+                bias_hint = (" — with bias=False the module has no bias_ih_l0/bias_hh_l0 attributes "
+                             "(and all_weights[k] holds only the two weights): use zeros of size 3 × "
+                             "hidden_size in their place.")
                 if "bias_ih" in msg or "bias_hh" in msg or "NoneType" in msg:
-                    hint = (" — with bias=False the module has no bias_ih_l0/bias_hh_l0 attributes: "
-                            "use zeros of size 3 × hidden_size in their place.")
+                    hint = bias_hint
                 elif case["num_layers"] > 1 and "mat1 and mat2" in msg:
                     hint = (" — layer k ≥ 1 reads the hidden_size outputs of layer k − 1 with its own "
                             "weights: getattr(gru, f\"weight_ih_l{k}\"), not weight_ih_l0.")
+                elif not case["bias"]:  # only this case lacks biases: the likely cause of the error
+                    hint = bias_hint
                 return [f"({call}) gru_forward raised {msg}{hint or _weight_hint(msg)}"]
             value = returned["value"]
             gru = build_gru(case)
@@ -840,52 +861,36 @@ LSTM_MISTAKES = {
 }
 
 
-class LSTMCellCheck(HandWritten):
+class LSTMCellCheck(_CellCheck):
     """``lstm_cell(x_t, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h, c)`` against nn.LSTMCell."""
 
     name = "a05_lstm_cell"
     what = "lstm_cell"
     forbidden = rules.LSTM_KERNELS
+    n, gates, module = 4, 4, nn.LSTMCell
 
-    def probe(self, fn, seed=0, n=4, **kw):
-        return _probe_cell(fn, gru_cell_cases(seed, n), gates=4, lstm=True)
-
-    def result(self, seed=0, n=4, **kw):
-        return _cell_result(len(gru_cell_cases(seed, n)))
-
-    def judge(self, got, seed=0, n=4, **kw):
-        for case, returned in zip(gru_cell_cases(seed, n), got["results"], strict=True):
-            call = _cell_call(case)
-            if "error" in returned:
-                return [f"with {call} your lstm_cell raised {returned['error']}"
-                        f"{_weight_hint(returned['error'])}"]
-            value = returned["value"]
-            if not (isinstance(value, list) and len(value) == 2):
-                return [f"lstm_cell should return a pair (h, c), got {type_name(value)}."]
-            x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, 4)
-            c = gru_cell_inputs(dict(case, seed=case["seed"] + 1), 4)[1]
-            cell = nn.LSTMCell(case["input_size"], case["hidden_size"]).to(DTYPES[case["dtype"]])
-            with torch.no_grad():
-                for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
-                                (W_ih, W_hh, b_ih, b_hh)):
-                    p.copy_(v)
-                want_h, want_c = cell(x, (h, c))
-            for what, mine, want in (("h", value[0], want_h), ("c", value[1], want_c)):
-                problem = _check_tensor(mine, want.shape, case["dtype"], f"{what} ({call})")
-                if problem:
-                    return [problem]
-            mh, mc = value[0]["data"], value[1]["data"]
-            if close(mh, want_h.numpy(), case["dtype"]) and close(mc, want_c.numpy(), case["dtype"]):
-                continue
-            for mistake, message in LSTM_MISTAKES.items():
-                vh, vc = lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, mistake)
-                if close(mh, vh.numpy(), case["dtype"]) and close(mc, vc.numpy(), case["dtype"]):
-                    return [f"({call}) {message}"]
-            if close(mc, want_c.numpy(), case["dtype"]):
-                return [f"({call}) c is right but h is not: h' = o ⊙ tanh(c')."]
-            return [f"({call}) (h, c) differ from nn.LSTMCell: chunks i, f, g, o; c' = f ⊙ c + i ⊙ g; "
-                    "h' = o ⊙ tanh(c')."]
-        return []
+    def judge_case(self, case, value, call):
+        if not (isinstance(value, list) and len(value) == 2):
+            return f"lstm_cell should return a pair (h, c), got {type_name(value)}."
+        x, h, W_ih, W_hh, b_ih, b_hh = gru_cell_inputs(case, 4)
+        c = gru_cell_inputs(dict(case, seed=case["seed"] + 1), 4)[1]
+        with torch.no_grad():
+            want_h, want_c = self.reference(case, (W_ih, W_hh, b_ih, b_hh))(x, (h, c))
+        for what, mine, want in (("h", value[0], want_h), ("c", value[1], want_c)):
+            problem = _check_tensor(mine, want.shape, case["dtype"], f"{what} ({call})")
+            if problem:
+                return problem
+        mh, mc = value[0]["data"], value[1]["data"]
+        if close(mh, want_h.numpy(), case["dtype"]) and close(mc, want_c.numpy(), case["dtype"]):
+            return None
+        for mistake, message in LSTM_MISTAKES.items():
+            vh, vc = lstm_step(x, h, c, W_ih, W_hh, b_ih, b_hh, mistake)
+            if close(mh, vh.numpy(), case["dtype"]) and close(mc, vc.numpy(), case["dtype"]):
+                return f"({call}) {message}"
+        if close(mc, want_c.numpy(), case["dtype"]):
+            return f"({call}) c is right but h is not: h' = o ⊙ tanh(c')."
+        return (f"({call}) (h, c) differ from nn.LSTMCell: chunks i, f, g, o; c' = f ⊙ c + i ⊙ g; "
+                "h' = o ⊙ tanh(c').")
 
     def passed(self, got, n=4, **kw):
         return f"matches nn.LSTMCell on {n} configurations."
