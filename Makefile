@@ -24,7 +24,7 @@ lab: $(STAMP)
 
 # Everything: unit tests, nbval on every notebook, real nbgrader runs, adversarial grading, browser.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax grader_tests source $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 --nbval-lax grader_tests source $(PYTEST_ARGS)
 
 # The daily tier: no nbgrader runs, no browser.
 quick: $(STAMP)

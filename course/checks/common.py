@@ -31,6 +31,9 @@ class Choice(Check):
     def judge(self, got, key=None, options="ABCD", explain=None, **kw):
         answer = got["answer"]
         letters = ", ".join(options)
+        if answer is None:
+            return [f"not answered yet: set the variable to one letter among {letters} (for example "
+                    "q = \"B\") and run its cell again."]
         if not isinstance(answer, str) or answer.strip().upper() not in set(options):
             return [f"answer with one letter among {letters}, as a string (for example q = \"B\"); "
                     f"got {answer!r}."]
