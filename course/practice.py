@@ -4,8 +4,11 @@
              option is wrong. (The graded questions stay graded after submission.)
 ``working``  for a demonstration after an exercise: the student's answer when it passes its check,
              otherwise the course's reference, said plainly, so that a stuck student can read on.
+``try_it``   for a "try your function" cell: an unanswered exercise prints a line instead of failing.
 """
 from __future__ import annotations
+
+import contextlib
 
 from .checks import REGISTRY, core
 
@@ -39,3 +42,13 @@ def working(check: str, answer, reference, label: str = "", **kw):
     print(f"Note: {first}\nSo that you can read on, the cells below use the course's own {name} "
           "(your code is not changed). Fix yours above, then rerun from there to see your own results.")
     return reference
+
+
+@contextlib.contextmanager
+def try_it(what: str = "the exercise above"):
+    """``with practice.try_it("rnn_cell"): ...``: runs the block; NotImplementedError (the exercise
+    is not answered yet) prints one line instead of a traceback. Any other error shows as usual."""
+    try:
+        yield
+    except NotImplementedError:
+        print(f"{what} is not answered yet: write it above, run its cell, then run this cell again.")

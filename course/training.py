@@ -79,12 +79,14 @@ def observe(history: dict, epoch: int, chance: float | None = None, since: int |
         notes.append("starting point" + (f" (chance accuracy ≈ {chance:.2f})" if chance else ""))
     else:
         j = (since or epoch - 1) - 1
-        drop = (loss[j] - loss[i]) / max(loss[j], 1e-12)
-        if drop > 0.15:
+        # change per epoch, as a share of the starting loss: rows of a table can be many epochs
+        # apart, and a loss near zero that halves has still flattened out
+        drop = (loss[j] - loss[i]) / max(loss[0], 1e-12) / max(i - j, 1)
+        if drop > 0.03:
             notes.append("loss falls fast")
-        elif drop > 0.03:
+        elif drop > 0.005:
             notes.append("loss still falling")
-        elif drop < -0.03:
+        elif drop < -0.005:
             notes.append("training loss went up (a noisy step)")
         else:
             notes.append("little change: a plateau")

@@ -102,8 +102,8 @@ def test_build_classifier_judges_the_logits_too():
     got["results"][0]["rnn"]["bidirectional"] = None
     assert "should be an nn.RNN" in verdict(check, got, {"seed": 1})[0]
 
-    def time_steps_as_features(num_features, num_classes):
-        return nn.RNN(10, 16, batch_first=True), nn.Linear(16, num_classes)
+    def time_steps_as_features(num_features, num_classes, hidden_size=16):
+        return nn.RNN(10, hidden_size, batch_first=True), nn.Linear(hidden_size, num_classes)
 
     with pytest.raises(checks.CheckFailed, match="not time steps"):
         checks.a01_build_classifier(time_steps_as_features, seed=1)

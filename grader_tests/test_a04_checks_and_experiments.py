@@ -333,3 +333,172 @@ def test_result_specs_fit_the_probes_and_count_the_cases():
             assert spec.validate(dict(got, **{key: cases[:-1]})) is not None, name
             assert spec.validate(dict(got, **{key: cases + cases[-1:]})) is not None, name
         assert spec.validate(dict(got, forged=1)) is not None, name
+
+
+# --- the course's own answers (reference.py): right, and out of bounds for graded answers ----------
+
+def test_the_course_references_pass_every_check(capsys):
+    from course.assignments.a04_overfitting import reference
+    for seed in (1, 5):
+        checks.a04_evaluate(reference.evaluate, seed=seed)
+        checks.a04_fit(reference.fit, seed=seed)
+        for name in ("a04_early_stopping", "a04_early_stopping_min_delta", "a04_early_stopping_restore"):
+            checks.REGISTRY[name](reference.EarlyStopping, seed=seed)
+        checks.a04_regularized_rnn(reference.RegularizedRNN, seed=seed)
+        checks.a04_diagnose(reference.diagnose, seed=seed)
+        checks.a04_swap_layer(reference.swap_recurrent_layer, seed=seed)
+    out = capsys.readouterr()
+    assert out.err == "" and out.out.count("✓") == 16
+
+
+SETUP = ("from course.assignments.a04_overfitting import experiments\n"
+         "from course.assignments.a04_overfitting import reference\n")
+
+
+def scan(check_name, cells, answer):
+    from course.checks.rules import Program
+    program = Program([(SETUP, False)] + [(cell, True) for cell in cells])
+    return checks.REGISTRY[check_name].scan(program, answer)
+
+
+def test_an_answer_that_reaches_the_reference_gets_no_credit():
+    direct = "def fit(model, data, epochs, lr, stopper=None, seed=0, progress=True):\n" \
+             "    return reference.fit(model, data, epochs, lr, stopper, seed, progress)\n"
+    assert "reaches `reference`" in scan("a04_fit", [direct], "fit")[0]
+    # through a demonstration's stand-in: train is reference.fit while the student's fit does not pass
+    demo = 'train = practice.working("a04_fit", fit, reference.fit, label="fit", seed=1)\n'
+    helper = "def evaluate(model, inputs, labels):\n    return train.__name__, 0.0\n"
+    assert scan("a04_evaluate", [demo, helper], "evaluate")
+    subclass = "class RegularizedRNN(reference.RegularizedRNN):\n    pass\n"
+    assert scan("a04_regularized_rnn", [subclass], "RegularizedRNN")
+    own_import = "from course.assignments.a04_overfitting.reference import diagnose as d\n" \
+                 "def diagnose(history):\n    return d(history)\n"
+    assert scan("a04_diagnose", [own_import], "diagnose")
+
+
+def test_honest_answers_are_not_flagged_by_the_reference_rule():
+    # experiments (imported on its own line), .forward and dynamic names are fine in 04
+    fit = "def fit(model, data, epochs, lr, stopper=None, seed=0, progress=True):\n" \
+          "    for _ in experiments.progress(range(epochs), enabled=progress):\n" \
+          "        model.forward(data['x_train'])\n    return {}\n"
+    assert scan("a04_fit", [fit], "fit") == []
+    swap = "def swap_recurrent_layer(model, kind):\n    reference = getattr(nn, kind)\n" \
+           "    model.rnn = reference(3, 4)\n    return model\n"
+    assert scan("a04_swap_layer", [swap], "swap_recurrent_layer") == []
+
+
+def test_the_source_notebook_keeps_the_reference_out_of_every_answer():
+    """Its set-up imports `reference` on a line of its own (an answer using `experiments` must not
+    reach it), and no demonstration rebinds an answer's name."""
+    import nbformat
+    from pathlib import Path
+    from course.checks.rules import Program
+    path = Path(__file__).resolve().parent.parent / "source" / "04_overfitting" / "overfitting.ipynb"
+    program = Program.from_notebook(nbformat.read(path, as_version=4))
+    answers = {"a04_evaluate": "evaluate", "a04_fit": "fit", "a04_early_stopping": "EarlyStopping",
+               "a04_regularized_rnn": "RegularizedRNN", "a04_diagnose": "diagnose",
+               "a04_swap_layer": "swap_recurrent_layer"}
+    for name, answer in answers.items():
+        assert checks.REGISTRY[name].scan(program, answer) == [], name
+
+
+# --- multiple choice and the final model: unanswered, or not a model --------------------------------
+
+def test_an_unanswered_choice_says_so():
+    fails(checks.choice, None, "not answered yet", label="q_a2")
+
+
+def test_final_model_placeholder_and_wrong_types_say_what_is_wrong():
+    fails(checks.a04_final_model, None, "not answered yet", **final_kw())
+    fails(checks.a04_final_model, {"train": 0.8}, "should be your trained model", **final_kw())
+
+
+def test_final_model_that_has_not_learned_yet_is_told_to_train_longer():
+    torch.manual_seed(0)
+    model = RegularizedRNN(12, 8, 9)               # untrained: low training accuracy too
+    check = checks.REGISTRY["a04_final_model"]
+    messages = check.verdict(described(model), final_kw())
+    assert "underfitting" in messages[0] and "Train longer" in messages[0]
+    assert "regularise more" not in messages[0]
+
+
+def test_final_model_lines_write_shares_as_the_notebook_does():
+    check = checks.REGISTRY["a04_final_model"]
+    torch.manual_seed(0)
+    outcome = described(RegularizedRNN(12, 8, 9))
+    line = check.passed_line(outcome, final_kw(min_val=0.0, max_train=1.01, heldout_min=0.0))
+    assert "(≥ 0 %)" in line and "%)" in line and "%(" not in line
+    import re
+    assert not re.search(r"\d%", line), line       # "93.5 %", never "93.5%"
+
+
+# --- diagnose: one clear sentence per mistake -------------------------------------------------------
+
+def test_diagnose_messages_say_the_verdict_and_the_rule():
+    for seed in SEEDS:
+        wrong = {"overfitting": "good fit", "underfitting": "overfitting", "good fit": "overfitting"}
+        cases = diagnose_cases(seed)
+        answers = {kind: wrong[verdict] for kind, _, verdict in cases}
+
+        def always_wrong(history, answers=answers, cases=cases):
+            kind = next(k for k, h, _ in cases if h["val_loss"] == history["val_loss"])
+            return answers[kind]
+
+        with pytest.raises(CheckFailed) as info:
+            checks.a04_diagnose(always_wrong, seed=seed)
+        text = str(info.value)
+        assert "the rules give" in text and text.count(", but") == 0, text
+
+
+# --- experiments: the replayed runs are the runs ------------------------------------------------------
+
+def tiny_data(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"x_train": torch.randn(40, 6, 5, generator=g), "y_train": torch.randint(0, 3, (40,), generator=g),
+            "x_val": torch.randn(30, 6, 5, generator=g), "y_val": torch.randint(0, 3, (30,), generator=g)}
+
+
+@pytest.mark.parametrize("patience, epochs", [(2, 40), (3, 12), (None, 25)])
+def test_replay_equals_a_run_with_its_own_stopper(patience, epochs):
+    """Early stopping never changes the path: a run without a stopper, replayed, is the stopped run."""
+    from course.assignments.a04_overfitting.experiments import replay
+    data, fit = tiny_data(), make_fit()
+    torch.manual_seed(0)
+    real = fit(RegularizedRNN(5, 12, 3, dropout=0.3), data, epochs=epochs, lr=0.03,
+               stopper=EarlyStopping(patience) if patience else None, seed=0)
+    torch.manual_seed(0)
+    long = fit(RegularizedRNN(5, 12, 3, dropout=0.3), data, epochs=40, lr=0.03, seed=0)
+    assert replay(long, EarlyStopping, patience, epochs) == real
+    if patience == 2:
+        assert len(real["val_loss"]) < epochs           # the stopper did fire in this case
+
+
+def test_run_settings_trains_each_path_once():
+    from course.assignments.a04_overfitting.experiments import run_settings
+    data, real_fit, calls = tiny_data(), make_fit(), []
+
+    def fit(model, data, epochs, lr, stopper=None, seed=0, progress=True):
+        calls.append((lr, epochs, stopper is not None))
+        return real_fit(model, data, epochs, lr, stopper, seed)
+
+    base = dict(hidden_size=8, num_layers=2, dropout=0.2, lr=0.03, patience=2, epochs=30, seed=0)
+    settings = {"stopped": base, "not stopped": dict(base, patience=None),
+                "short": dict(base, epochs=10), "alone": dict(base, lr=0.01)}
+    runs = run_settings(settings, lambda h, layers, p: RegularizedRNN(5, h, 3, num_layers=layers, dropout=p),
+                        fit, EarlyStopping, data, show_progress=False)
+    assert sorted(calls) == [(0.01, 30, True), (0.03, 30, False)]
+    assert list(runs) == list(settings)
+    assert len(runs["not stopped"]["val_loss"]) == 30 and runs["not stopped"]["best_epoch"] == 30
+    assert len(runs["short"]["val_loss"]) <= 10
+    torch.manual_seed(0)
+    alone = real_fit(RegularizedRNN(5, 8, 3, dropout=0.2), data, 30, 0.01, EarlyStopping(2), seed=0)
+    assert runs["alone"] == alone
+
+
+def test_tables_write_shares_and_epochs():
+    history = {"train_loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "train_acc": [0.5, 0.8125],
+               "val_acc": [0.4, 0.75], "best_epoch": 2}
+    table = experiments.results_table({"run": history, "reported": experiments.SEED_003_REPORTED["before"]})
+    assert "81.2 %" in table and "98.0 %" in table and table.splitlines()[1].split()[-2:] == ["2", "2"]
+    lines = experiments.milestones(dict(history, train_acc=[0.5, 1.0])).splitlines()
+    assert "epoch 2" in lines[0] and "reaches 80 %" in lines[1] and lines[2].endswith("at epoch 2")

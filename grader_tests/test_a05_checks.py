@@ -361,3 +361,155 @@ def test_the_source_notebooks_answers_have_no_finding():
     for check, answer in (("a05_gru_cell", "gru_cell"), ("a05_gru_forward", "gru_forward"),
                           ("a05_lstm_cell", "lstm_cell"), ("a05_packed_classifier", "PackedGRUClassifier")):
         assert REGISTRY[check].scan(program, answer, seed=1) == [], check
+
+
+# ---- each mistake a student-tester met gets a message that names it ---------------------------------
+def _defined(code, name):
+    ns = {"torch": torch, "nn": nn, "gru_cell": gru_cell}
+    exec(code, ns)
+    return ns[name]
+
+
+@pytest.mark.parametrize("student, phrase", [("cell_without_b_hh", "your output ignores b_hh"),
+                                             ("cell_z_tanh", "the update gate is a sigmoid")])
+def test_gru_cell_mistakes_are_named(student, phrase):
+    fn = _defined(a05_fixtures.MISTAKES[student][1], "gru_cell")
+    for seed in (1, 2, 3):
+        out, kw = outcome("a05_gru_cell", fn, seed=seed)
+        found = verdict("a05_gru_cell", out["got"], kw)
+        assert found and phrase in found[0], found
+    out, kw = outcome("a05_gru_forward", lambda gru, x, h0=None: gru_checks.reference_forward(
+        gru, x, h0, student.replace("cell_without_", "no_").replace("cell_", "")), kind="basic", seed=1)
+    assert "the cell has a mistake" in verdict("a05_gru_forward", out["got"], kw)[0]
+
+
+@pytest.mark.parametrize("kind", ["batch_first", "deep"])
+def test_reshape_instead_of_transpose_is_named_in_every_layout_check(kind):
+    ns = {"torch": torch, "nn": nn, "gru_cell": gru_cell}
+    exec(a05_fixtures.MISTAKES["forward_reshape_batch_first"][1], ns)
+    for seed in (1, 2, 3, 4, 5):
+        out, kw = outcome("a05_gru_forward", ns["gru_forward"], kind=kind, seed=seed)
+        found = verdict("a05_gru_forward", out["got"], kw)
+        assert found and "use transpose, not reshape, for batch_first" in found[0], found
+        assert "num_layers > 1, layer k reads" not in found[0]
+    out, kw = outcome("a05_gru_forward", ns["gru_forward"], kind="basic", seed=1)
+    assert verdict("a05_gru_forward", out["got"], kw) == []
+
+
+def test_a_collate_that_sorts_the_batch_is_told_to_keep_its_order():
+    fn = _defined(a05_fixtures.MISTAKES["collate_sorts_batch"][1], "collate")
+    for seed in (1, 2, 3, 4, 5):
+        out, kw = outcome("a05_collate", fn, seed=seed)
+        found = verdict("a05_collate", out["got"], kw)
+        assert found and "sorted by length" in found[0] and "keep the order of the batch" in found[0], found
+        assert "from step 0" not in found[0]
+
+
+def test_another_order_than_sorted_is_named_too():
+    def reversed_collate(batch):
+        return collate(batch[::-1])
+    out, kw = outcome("a05_collate", reversed_collate, seed=1)
+    found = verdict("a05_collate", out["got"], kw)
+    assert "in another order" in found[0] or "sorted by length" in found[0], found
+
+
+def test_packing_then_reading_the_last_padded_step_is_named():
+    cls = _defined(a05_fixtures.MISTAKES["classifier_packs_then_reads_last_index"][1], "PackedGRUClassifier")
+    for seed in (1, 2, 3, 4, 5):
+        out, kw = outcome("a05_packed_classifier", cls, seed=seed)
+        found = verdict("a05_packed_classifier", out["got"], kw)
+        assert found and "last padded step" in found[0] and "h_n[-1]" in found[0], found
+        assert "the model reads padding" not in found[0]
+
+
+def test_indexing_the_packed_output_gets_a_hint():
+    cls = _defined(a05_fixtures.CLASSIFIER_HEAD + """\
+        packed = nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+        return self.head(self.gru(packed)[0][:, -1])
+""", "PackedGRUClassifier")
+    out, kw = outcome("a05_packed_classifier", cls, seed=1)
+    found = verdict("a05_packed_classifier", out["got"], kw)
+    assert found and "output is packed too" in found[0], found
+
+
+@pytest.mark.parametrize("module, answer, phrase", [
+    ("GRU", 1920, None), ("GRU", 1920.0, None), ("LSTM", 704, None),
+    ("GRU", None, "not answered yet"), ("GRU", "1920", "whole number"), ("GRU", True, "whole number"),
+    ("GRU", 640, "the count of an nn.RNN"), ("GRU", 2560, "the count of an nn.LSTM"),
+    ("GRU", 1800, "left out the biases"), ("GRU", 1860, "two bias vectors"),
+    ("GRU", 3 * (200 + 200 + 40), "weight_hh multiplies h"), ("LSTM", 528, "the count of an nn.GRU"),
+    ("GRU", 1234, "count weight_ih_l0")])
+def test_parameter_counts_name_each_slip(module, answer, phrase):
+    kwargs = {"input_size": 10, "hidden_size": 20} if module == "GRU" else {"input_size": 12, "hidden_size": 8}
+    kw = {"module": module, "kwargs": kwargs}
+    out = core.decode(*core.encode(core.run_probe(REGISTRY["a05_param_count"], answer, kw)))
+    assert REGISTRY["a05_param_count"].result(**kw).validate(out["got"]) is None
+    found = verdict("a05_param_count", out["got"], kw)
+    if phrase is None:
+        assert found == []
+    else:
+        assert found and phrase in found[0], found
+
+
+# ---- the course's own answers (reference.py) and the demonstrations that fall back on them ----------
+def unanswered(*args, **kwargs):
+    raise NotImplementedError()
+
+
+DEEP = {"type": "GRU", "input_size": 10, "hidden_size": 20, "num_layers": 2, "batch_first": True}
+FALLBACKS = [  # (check, grade_id, the course's answer's arguments, the honest answer, check kw)
+    ("a05_collate", "collate", (), collate, {"seed": 1}),
+    ("a05_last_valid", "last_valid", (), last_valid, {"seed": 1}),
+    ("a05_packed_classifier", "packed_classifier", (), PackedGRUClassifier, {"seed": 1}),
+    ("layer_config", "fill_gru_deep", (), nn.GRU(10, 20, num_layers=2, batch_first=True), {"expected": DEEP}),
+]
+
+
+@pytest.mark.parametrize("check, grade_id, args, honest, kw", FALLBACKS, ids=[f[1] for f in FALLBACKS])
+def test_working_keeps_a_passing_answer_and_falls_back_on_the_course_answer(check, grade_id, args, honest,
+                                                                            kw, capsys):
+    from course.practice import working
+    reference = gru_checks.course_answer(grade_id, *args)
+    assert working(check, reference, None, **kw) is reference  # the course's answer passes its check
+    assert working(check, honest, reference, label=grade_id, **kw) is honest
+    assert capsys.readouterr().out == ""
+    wrong = None if check == "layer_config" else unanswered
+    assert working(check, wrong, reference, label=grade_id, **kw) is reference
+    assert "the cells below use the course's own " + grade_id in capsys.readouterr().out
+
+
+def test_a2s_output_falls_back_on_the_course_gru(capsys):
+    from course.practice import working
+    x = torch.randn(5, 3, 10)
+    reference = REGISTRY["a05_last_step"].course_answer("fill_call", x)
+    kw = {"seq_len": 5, "batch": 3, "hidden_size": 20}
+    assert working("runs_rnn", (None, None), reference, label="output, hidden", **kw) is reference
+    assert "Note: output, hidden" in capsys.readouterr().out
+    assert working("runs_rnn", reference, None, **kw) is reference
+
+
+def test_the_course_answers_are_reached_through_a_check_only():
+    """Every a05 check knows course_answer; the notebook imports no module that holds them."""
+    for name, check in REGISTRY.items():
+        if name.startswith("a05_"):
+            assert check.course_answer is gru_checks.course_answer
+    nb = nbformat.read(next((ROOT / "source").glob("05_*/*.ipynb")), as_version=4)
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "reference" not in sources
+    for cell in nb.cells:
+        if "course_answer" in cell.source:
+            assert cell.metadata["nbgrader"]["locked"], cell.metadata
+
+
+def test_the_unanswered_classifier_is_told_so_not_told_to_pack():
+    stub = (a05_fixtures.CLASSIFIER_HEAD.split("    def forward")[0]
+            + "    def forward(self, padded, lengths):\n        # YOUR CODE HERE\n        raise NotImplementedError()\n")
+    assert forward_scan(stub, answer="PackedGRUClassifier", check="a05_packed_classifier") == []
+    real = CLASSIFIER.replace("{body}", "return self.head(self.gru(padded)[0][:, -1])")
+    # a stub left in another cell does not hide a real forward that never packs
+    assert forward_scan(stub, real, answer="PackedGRUClassifier", check="a05_packed_classifier") == \
+        [gru_checks.PACKING]
+    cls = _defined(stub, "PackedGRUClassifier")
+    out, kw = outcome("a05_packed_classifier", cls, seed=1)
+    assert out == {"ok": False, "kind": "not_implemented"}
+    assert "not answered yet" in REGISTRY["a05_packed_classifier"].verdict(out, kw, "clf")[0]

@@ -191,3 +191,96 @@ def test_lstm_check_names_each_mistake():
         with pytest.raises(checks.CheckFailed) as info:
             silent(checks.a05_lstm_cell, wrong, seed=None)
         assert message[:30] in str(info.value)
+
+
+# -- pictures and "try it" cells added for the student-tester's report ---------------------------------
+def test_the_packed_layout_draws_the_batch_of_the_printout():
+    fig = packing.draw_packed_layout([19, 17, 13, 24])
+    assert "73 real steps instead of 96" in fig.axes[1].get_title()
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "seq 3 (L=24)" in labels and str(19 + 17 + 13 + 24 - 1) in labels
+    plt.close(fig)
+
+
+def test_gate_maps_have_whole_time_steps():
+    trace = gates.gate_trace(nn.GRU(3, 4), torch.randn(11, 3))
+    fig = gates.gate_figure(trace, 5)
+    fig.canvas.draw()
+    ticks = [t for ax in fig.axes[::2][:2] for t in ax.get_xticks() if 0 <= t <= 10]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    plt.close(fig)
+
+
+def test_bidirectional_gap_shows_the_backward_direction_reading_padding():
+    torch.manual_seed(0)
+    seqs = [torch.randn(9, 4), torch.randn(3, 4), torch.randn(6, 4)]
+    rows = [line.split("|") for line in packing.bidirectional_gap(seqs).splitlines()[1:]]
+    for row, s in zip(rows, seqs):
+        padded_fwd, padded_bwd = map(float, row[1].split())
+        packed_fwd, packed_bwd = map(float, row[2].split())
+        assert padded_fwd == packed_fwd == packed_bwd == 0.0
+        assert (padded_bwd > 0) is (len(s) < 9)
+
+
+@pytest.mark.parametrize("draw", ["gru_cell_diagram", "lstm_cell_diagram"])
+def test_cell_diagrams_draw(draw):
+    from course import plots
+    fig = getattr(plots, draw)()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for word in (("reset", "update", "candidate", "W_{hn}") if draw.startswith("gru") else
+                 ("forget", "input", "output", "chunk 0")):
+        assert word in texts, word
+    plt.close(fig)
+
+
+def test_h0_layout_has_one_slice_per_layer_and_direction():
+    from course import plots
+    fig = plots.h0_layout(num_layers=3, directions=2, batch=2, hidden=5)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert [t for t in texts if t.startswith("h0[")] == [f"h0[{k}]" for k in range(6)]
+    assert "(6, 2, 5)" in fig.axes[0].get_title() and "layer 2, backward" in texts
+    plt.close(fig)
+
+
+def test_try_it_cells_never_raise():
+    from course.assignments.a05_gru_and_packing import demos
+
+    def unanswered(*args):
+        raise NotImplementedError()
+
+    def broken(x, h, W_ih, W_hh, b_ih, b_hh):
+        return x @ W_ih  # not transposed: a shape error
+
+    def good(x, h, W_ih, W_hh, b_ih, b_hh):
+        return gru_checks.gru_step(x, h, W_ih, W_hh, b_ih, b_hh)
+
+    assert "not answered yet" in silent_text(demos.compare_gru_cell, unanswered)
+    text = silent_text(demos.compare_gru_cell, broken)
+    assert "gru_cell raised RuntimeError" in text and "x @ W_ih" in text
+    assert "h_t: equal ✓" in silent_text(demos.compare_gru_cell, good)
+    assert "differs by up to" in silent_text(demos.compare_gru_cell, lambda x, h, *w: h)
+    assert "not answered yet" in silent_text(demos.compare_gru_forward, unanswered)
+    assert "should return the pair" in silent_text(demos.compare_gru_forward, lambda gru, x: x)
+    assert "output: equal ✓" in silent_text(demos.compare_gru_forward, gru_checks.reference_forward)
+    assert "not answered yet" in silent_text(demos.compare_lstm_cell, unanswered)
+
+
+def silent_text(fn, *args):
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        fn(*args)
+    return buffer.getvalue()
+
+
+def test_practice_questions_have_their_own_keys_and_a_reason_for_every_option():
+    import nbformat
+    from pathlib import Path
+    from course.assignments.a05_gru_and_packing import demos
+    nb = nbformat.read(next(Path(__file__).parent.parent.glob("source/05_*/*.ipynb")), as_version=4)
+    asked = [c for c in nb.cells if c.cell_type == "code" and "quiz(" in c.source]
+    assert len(asked) == len(demos.PRACTICE) == 3
+    for name, (key, why) in demos.PRACTICE.items():
+        assert key in "ABCD" and set(why) == set("ABCD")
+    for cell in asked:
+        assert not cell.metadata.get("nbgrader"), "practice is never graded"
+        assert cell.source.startswith("p") and "= None" in cell.source.splitlines()[0]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from forgery import forged_passes, load, record
+from forgery import forged_passes, load
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.name.split("_")[0] for p in (ROOT / "source").iterdir() if p.is_dir())
@@ -13,8 +13,8 @@ ASSIGNMENTS = sorted(p.name.split("_")[0] for p in (ROOT / "source").iterdir() i
 
 @pytest.mark.slow
 @pytest.mark.parametrize("number", ASSIGNMENTS)
-def test_no_forged_result_passes(number, tmp_path):
-    records = load(record(number, tmp_path))
+def test_no_forged_result_passes(number, source_run):
+    records = load(source_run(number))
     calls, judged, passes = forged_passes(records)
     assert calls >= 4, f"only {calls} genuine check calls passed in the solution of {number}"
     print(f"{number}: {calls} genuine check calls, {judged} forgeries judged, {len(passes)} passed")

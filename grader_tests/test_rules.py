@@ -152,3 +152,32 @@ def test_calling_a_check_in_a_students_own_cell_is_honest():
     assert tampering(Program([(SETUP, False), (code, True)])) == []
     code = "names = ['weight_ih_l0', 'bias_ih_l0']\nparams = [getattr(rnn, n) for n in names if hasattr(rnn, n)]"
     assert tampering(Program([(SETUP, False), (code, True)])) == []
+
+
+# ---- the course's stand-ins for stuck students ------------------------------------------------------
+STAND_IN_SETUP = ("from course import checks, practice\n"
+                  "from course.assignments.a03_sequence_classifier import reference, trace")
+HONEST_FIT = "def fit(model, train_loader, val_loader, epochs=30, lr=1e-2):\n    return train(model)"
+
+
+@pytest.mark.parametrize("answer_cell, extra", [
+    ("fit = reference.fit", None),
+    ("from course.assignments.a03_sequence_classifier.reference import fit", None),
+    (HONEST_FIT.replace("return train(model)", "return reference.fit(model, train_loader, val_loader)"), None),
+    (HONEST_FIT, "run_fit = practice.working('a03_fit', fit, reference.fit, seed=1)\nfit = run_fit"),
+])
+def test_an_answer_that_borrows_the_course_stand_in_gets_no_credit(answer_cell, extra):
+    from course.checks import REGISTRY
+    cells = [(STAND_IN_SETUP, False), (answer_cell, True)] + ([(extra, True)] if extra else [])
+    found = REGISTRY["a03_fit"].scan(Program(cells), "fit")
+    assert found and "the course's stand-in" in found[0], found
+
+
+def test_own_code_next_to_the_stand_ins_is_not_blamed():
+    from course.checks import REGISTRY
+    demo = ("run_fit = practice.working('a03_fit', fit, reference.fit, seed=1)\n"
+            "order_model = reference.SequenceClassifier(5, 8, 3)\nrun_fit(order_model, None, None)")
+    cells = [(STAND_IN_SETUP, False), (HONEST_FIT, True), (demo, False)]
+    assert REGISTRY["a03_fit"].scan(Program(cells), "fit") == []
+    # the trained model comes from a locked demonstration; its cell checks the student's fit first
+    assert REGISTRY["a03_accuracy"].scan(Program(cells), "order_model") == []

@@ -57,10 +57,18 @@ def test_epoch_table_rows_and_observations():
 
 
 def test_observation_compares_with_the_previous_row():
-    history = {"train_loss": [1.0, 0.98, 0.96, 0.5], "val_acc": [0.3, 0.3, 0.3, 0.3]}
+    history = {"train_loss": [1.0, 0.98, 0.978, 0.5], "val_acc": [0.3, 0.3, 0.3, 0.3]}
     assert "plateau" in training.observe(history, 3)
     assert "still falling" in training.observe(history, 3, since=1)
     assert "falls fast" in training.observe(history, 4)
+
+
+def test_a_small_loss_that_halves_over_many_epochs_has_flattened_out():
+    """Rows ten epochs apart near the end of a run: 0.10 → 0.05 is a plateau, not "falls fast"."""
+    loss = list(np.linspace(1.0, 0.1, 20)) + list(np.linspace(0.095, 0.05, 10))
+    history = {"train_loss": loss, "val_acc": [0.5] * 30}
+    assert "plateau" in training.observe(history, 30, since=20)
+    assert "falls fast" in training.observe(history, 5, since=1)
 
 
 def test_pick_epochs_short_and_long():

@@ -11,6 +11,13 @@ from .core import Check, as_shape, to_plain, type_name
 from .support import close, is_tensor, same
 
 LAYERS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM, "Linear": nn.Linear}
+NOT_ANSWERED = "not answered yet: replace the placeholder with your answer and run its cell again."
+
+
+def placeholder(answer, none_too=True) -> bool:
+    """The released answer cells start as ``q = None`` or ``q = ...`` (for error questions, where None
+    is an answer: "no error")."""
+    return (none_too and answer is None) or (isinstance(answer, dict) and answer.get("__type__") == "ellipsis")
 
 
 class Choice(Check):
@@ -31,7 +38,7 @@ class Choice(Check):
     def judge(self, got, key=None, options="ABCD", explain=None, **kw):
         answer = got["answer"]
         letters = ", ".join(options)
-        if answer is None:
+        if placeholder(answer):
             return [f"not answered yet: set the variable to one letter among {letters} (for example "
                     "q = \"B\") and run its cell again."]
         if not isinstance(answer, str) or answer.strip().upper() not in set(options):
@@ -136,6 +143,8 @@ class Outcome(Check):
 
     def judge(self, got, module, kwargs, input, what, h0=None, **kw):
         answer = got["answer"]
+        if placeholder(answer, none_too=what != "error"):
+            return [NOT_ANSWERED]
         actual = actual_outcome(module, kwargs, input, what, h0)
         if what == "error":
             if actual is None:

@@ -33,6 +33,7 @@ import numpy as np
 from . import contract
 
 REGISTRY: dict[str, "Check"] = {}
+STAND_INS = frozenset({"reference", "working"})  # course.assignments.*.reference, course.practice.working
 CONTRACT_MESSAGE = ("the check could not accept what came back from your kernel ({}). Restart the "
                     "kernel and run the notebook from the top; a notebook that changes the checks "
                     "themselves gets no credit.")
@@ -53,6 +54,10 @@ class Check:
     # first parameter is the module itself and must not be called.
     forbidden: frozenset = frozenset()
     module_param = False
+    # The answer is the student's own code: it must not reach the course's stand-ins for stuck students
+    # (course.assignments.*.reference, practice.working). False where the answer is a model a locked
+    # demonstration cell trained (its cell checks the student's functions first).
+    own_work = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -71,6 +76,12 @@ class Check:
     def scan(self, program, answer: str, **kw) -> list[str]:
         """Trusted: messages about the student's code read as text, never run (``program`` is a
         rules.Program of the submission). By default: the answer must not reach ``forbidden``."""
+        if self.own_work:
+            borrowed = program.reaches(answer, STAND_INS, calls=False)
+            if borrowed:
+                return [f"your answer uses {', '.join(sorted(set(borrowed)))}: the course's stand-in, "
+                        "there so that the demonstrations run while an exercise is unfinished. Write "
+                        "your own — no credit for this part until then."]
         if not self.forbidden:
             return []
         found = program.reaches(answer, self.forbidden, module_param=self.module_param)
@@ -129,7 +140,7 @@ class Check:
         kw = resolve_seed(kw)
         outcome = decode(*encode(run_probe(self, answer, kw)))  # exactly what the grader receives
         from .rules import Program
-        reads_source = bool(self.forbidden) or type(self).scan is not Check.scan
+        reads_source = bool(self.forbidden) or self.own_work or type(self).scan is not Check.scan
         messages = self.verdict(outcome, kw, label, Program.from_history() if reads_source else None,
                                 _answer_name(answer))
         if messages:

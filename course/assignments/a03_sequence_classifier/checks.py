@@ -178,7 +178,7 @@ def _rnn_entry(layer) -> dict:
     """Kernel side: what the judge reads of a recurrent layer (nn.RNNBase checks these types itself)."""
     return {"type": type(layer).__name__[:100], "input_size": int(layer.input_size),
             "hidden_size": int(layer.hidden_size), "num_layers": int(layer.num_layers),
-            "bidirectional": bool(layer.bidirectional)}
+            "bidirectional": bool(layer.bidirectional), "batch_first": bool(layer.batch_first)}
 
 
 def _head_entry(layer) -> dict:
@@ -187,7 +187,7 @@ def _head_entry(layer) -> dict:
 
 MAX_LAYERS = 64
 RNN_ENTRY = Record(type=Str(100), input_size=Int(1), hidden_size=Int(1), num_layers=Int(1),
-                   bidirectional=Bool())
+                   bidirectional=Bool(), batch_first=Bool())
 HEAD_ENTRY = Record(in_features=Int(0), out_features=Int(0))
 
 
@@ -281,6 +281,10 @@ class Classifier(Check):
                 return f"the recurrent layer's {key} is {rnn.get(key)}, it should be {want}."
         if rnn.get("bidirectional"):
             return "this model reads left to right only: leave bidirectional=False."
+        if not rnn["batch_first"]:
+            return (f"build the recurrent layer with batch_first=True: x arrives as (batch, seq_len, "
+                    f"input_size), and without it nn.{want_type} reads dimension 0 as time, so the "
+                    "batch and the steps are swapped.")
         if lin["in_features"] != case["hidden_size"] or lin["out_features"] != case["num_classes"]:
             return (f"the head should be nn.Linear(hidden_size, num_classes) = "
                     f"nn.Linear({case['hidden_size']}, {case['num_classes']}), not "
@@ -493,11 +497,13 @@ class Evaluate(Check):
             same = isinstance(second, list) and len(second) == 2 and \
                 all(number(v) is not None for v in second) and \
                 np.isclose(loss, second[0]) and np.isclose(acc, second[1])
-            if not same or not np.isclose(loss, want_loss, atol=1e-4):
+            if not same:
                 problems.append("the result changes from one call to the next on the same data: "
                                 "dropout is still active. Call model.eval() first (fit switches back "
                                 "with model.train() in train_epoch).")
-            return problems
+            if problems:
+                return problems
+            # stable across calls: from here on the values are judged as without dropout
         if np.isclose(loss, want_acc, atol=1e-6) and np.isclose(acc, want_loss, atol=1e-4):
             return ["the pair is the wrong way round: return (loss, accuracy)."]
         if np.isclose(acc, 100 * want_acc, atol=1e-4) and want_acc > 0:
@@ -695,6 +701,7 @@ class HeldOutAccuracy(Check):
     inputs itself: no prediction from the kernel is taken at its word."""
 
     name = "a03_accuracy"
+    own_work = False  # the model a locked cell trained; its cell checks the classifier and fit first
 
     @staticmethod
     def _inputs(task, seed, n):
@@ -745,7 +752,8 @@ class HeldOutAccuracy(Check):
             return None, problem
         return models.accuracy(model, x, labels), None
 
-    def passed(self, got, task="order", seed=0, n=300, **kw):
+    def passed(self, got, task="order", seed=0, n=300, minimum=0.9, **kw):
         x, labels = self._inputs(task, seed, n)
         accuracy, _ = self._accuracy(got, x, labels)
-        return f"held-out accuracy {accuracy:.1%} on {len(labels)} sequences it never saw."
+        return (f"held-out accuracy {accuracy:.1%} on {len(labels)} sequences it never saw "
+                f"(at least {minimum:.0%} needed).")

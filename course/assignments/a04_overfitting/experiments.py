@@ -30,6 +30,18 @@ NOISE_SEED = 0
 SPLIT_SEED = 0
 HISTORY_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
 
+# What seed 003 ("nn.RNN layer in PyTorch - ML Experiment: Train & Evaluate") reports, on random toy
+# data: printed next to our measurements, never used as one.
+SEED_003_REPORTED = {
+    "before": {"train_acc": 0.98, "val_acc": 0.70, "train_loss": 0.05, "val_loss": 0.85},
+    "after": {"train_acc": 0.90, "val_acc": 0.87, "train_loss": 0.25, "val_loss": 0.40},
+}
+
+
+def percent(share: float, digits: int = 0) -> str:
+    """0.2 -> "20 %": a share written as the notebook's text writes it."""
+    return f"{100 * share:.{digits}f} %"
+
 
 def split_test(seed: int = SPLIT_SEED):
     """The official test split, standardised with the training statistics, cut into two stratified
@@ -85,12 +97,39 @@ def summary(history: dict, epoch: int | None = None) -> dict:
 
 
 def results_table(rows: dict) -> str:
-    """rows: {name: history or summary dict} → a text table like the seed's results."""
-    lines = [f"{'':28s} {'train acc':>9s} {'val acc':>8s} {'train loss':>10s} {'val loss':>9s}"]
+    """rows: {name: history or summary dict} → a text table like the seed's results: the four numbers
+    of the weights each run ends with, the epoch they come from and how many epochs ran (a summary
+    dict, e.g. numbers someone reported, has no epochs)."""
+    width = max([28] + [len(name) for name in rows])
+    lines = [f"{'':{width}s} {'train acc':>9s} {'val acc':>8s} {'train loss':>10s} {'val loss':>9s}"
+             f" {'kept epoch':>10s} {'ran':>4s}"]
     for name, h in rows.items():
-        s = summary(h) if "best_epoch" in h or isinstance(h.get("val_loss"), list) else h
-        lines.append(f"{name:28s} {s['train_acc']:9.1%} {s['val_acc']:8.1%} {s['train_loss']:10.2f} "
-                     f"{s['val_loss']:9.2f}")
+        ran = h["val_loss"] if isinstance(h.get("val_loss"), list) else None
+        s = summary(h) if ran is not None else h
+        kept = (f"{h.get('best_epoch') or len(ran):10d} {len(ran):4d}" if ran is not None
+                else f"{'-':>10s} {'-':>4s}")
+        lines.append(f"{name:{width}s} {percent(s['train_acc'], 1):>9s} {percent(s['val_acc'], 1):>8s} "
+                     f"{s['train_loss']:10.2f} {s['val_loss']:9.2f} {kept}")
+    return "\n".join(lines)
+
+
+def first_epoch(values, threshold) -> int | None:
+    """The first epoch (1-based) whose value is at least ``threshold``; None if there is none."""
+    return next((epoch for epoch, v in enumerate(values, 1) if v >= threshold - 1e-9), None)
+
+
+def milestones(history: dict, label_noise: float = LABEL_NOISE) -> str:
+    """When a run without early stopping learned the speakers and when it memorised every label."""
+    val_loss = history["val_loss"]
+    best = min(range(len(val_loss)), key=val_loss.__getitem__) + 1
+    lines = [f"lowest validation loss at epoch {best} ({val_loss[best - 1]:.2f}; validation accuracy "
+             f"there {percent(history['val_acc'][best - 1], 1)}); at the last epoch, "
+             f"epoch {len(val_loss)}: {val_loss[-1]:.2f}"]
+    for share, what in ((1 - label_noise, "all that the correct labels allow"),
+                        (1.0, "every label, the wrong ones too")):
+        epoch = first_epoch(history["train_acc"], share)
+        lines.append(f"training accuracy reaches {percent(share)} ({what}) "
+                     + (f"at epoch {epoch}" if epoch else f"in none of the {len(val_loss)} epochs"))
     return "\n".join(lines)
 
 
@@ -116,21 +155,61 @@ def plot_history(history: dict, title: str = "", best_epoch: int | None = None):
     return fig
 
 
+PATH_KEYS = ("hidden_size", "num_layers", "dropout", "lr", "seed")  # what decides how a model trains
+
+
+def replay(history: dict, make_stopper=None, patience=None, epochs=None) -> dict:
+    """The history ``fit`` would have returned for the same run with a budget of ``epochs`` and a fresh
+    ``make_stopper(patience)`` (patience None: no early stopping).
+
+    Exact, because early stopping never changes how a model trains: ``fit`` seeds everything at its
+    start, and the stopper only watches the validation loss and decides where the loop ends and which
+    weights are kept — and the numbers of those weights are already in the history. ``history`` must
+    come from a run without a stopper that lasted at least until the replayed one ends."""
+    ran = len(history["val_loss"])
+    budget = ran if epochs is None else epochs
+    stop = best = min(budget, ran)
+    stopped = False
+    if patience is not None:
+        stopper, model = make_stopper(patience), nn.Linear(1, 1)  # the stopper copies *some* weights
+        for epoch, val_loss in enumerate(history["val_loss"][:stop], 1):
+            if stopper.step(val_loss, model):
+                stop, stopped = epoch, True
+                break
+        best = stopper.best_epoch
+    if budget > ran and not stopped:
+        raise ValueError(f"the run lasted {ran} epochs; this replay needs more of it (budget {budget})")
+    return dict({key: list(history[key][:stop]) for key in HISTORY_KEYS}, best_epoch=best)
+
+
 def run_settings(settings: dict, build, fit, make_stopper, data, show_progress=True) -> dict:
-    """Train one model per setting and return {name: history}.
+    """Train every setting and return {name: history}.
 
     settings: {name: dict(hidden_size=, num_layers=, dropout=, lr=, epochs=, patience=, seed=)}
     build(hidden_size, num_layers, dropout) -> model; fit and make_stopper(patience) are the student's.
     patience=None trains for all epochs.
+
+    Settings that differ only in ``epochs`` and ``patience`` follow the same training path (see
+    :func:`replay`): that path is trained once, without a stopper, for the largest budget among them,
+    and each of them is replayed from it. A setting alone on its path is simply trained with its stopper.
     """
-    results = {}
+    paths: dict = {}
     for name, s in settings.items():
-        torch.manual_seed(s.get("seed", 0))
+        paths.setdefault(tuple(s.get(key, 0) for key in PATH_KEYS), []).append(name)
+    results = {}
+    for names in paths.values():
+        s = settings[names[0]]
+        shared = len(names) > 1
+        seed = s.get("seed", 0)
+        torch.manual_seed(seed)
         model = build(s["hidden_size"], s["num_layers"], s["dropout"])
-        stopper = make_stopper(s["patience"]) if s.get("patience") else None
-        results[name] = fit(model, data, epochs=s["epochs"], lr=s["lr"], stopper=stopper,
-                            seed=s.get("seed", 0), progress=show_progress)
-    return results
+        stopper = make_stopper(s["patience"]) if s.get("patience") and not shared else None
+        history = fit(model, data, epochs=max(settings[n]["epochs"] for n in names), lr=s["lr"],
+                      stopper=stopper, seed=seed, progress=show_progress)
+        for name in names:
+            results[name] = (replay(history, make_stopper, settings[name].get("patience"),
+                                    settings[name]["epochs"]) if shared else history)
+    return {name: results[name] for name in settings}
 
 
 def compare_layers(build, fit, make_stopper, data, kinds=("RNN", "GRU", "LSTM"), seeds=(0, 1, 2),
@@ -163,12 +242,15 @@ def compare_layers(build, fit, make_stopper, data, kinds=("RNN", "GRU", "LSTM"),
 
 
 def comparison_table(rows: list[dict]) -> str:
-    lines = [f"{'layer':6s} {'val acc (mean ± std)':>22s} {'parameters':>10s} {'ms/epoch':>9s} "
-             f"{'CPU ms/epoch':>12s}  epochs run"]
+    """One line per layer; "× first" compares parameters and CPU time with the first row (the RNN)."""
+    first = rows[0]
+    lines = [f"{'layer':6s} {'val acc: mean ± std':>20s} {'parameters':>10s} {'× first':>7s} "
+             f"{'CPU ms/epoch':>12s} {'× first':>7s} {'wall ms/epoch':>13s}  epochs run"]
     for r in rows:
-        lines.append(f"{r['kind']:6s} {r['val_acc_mean']:14.1%} ± {r['val_acc_std']:5.1%} "
-                     f"{r['parameters']:10d} {r['ms_per_epoch']:9.1f} {r['cpu_ms_per_epoch']:12.1f}  "
-                     f"{r['epochs']}")
+        lines.append(f"{r['kind']:6s} {percent(r['val_acc_mean'], 1):>10s} ± {percent(r['val_acc_std'], 1):>7s} "
+                     f"{r['parameters']:10d} {r['parameters'] / first['parameters']:6.1f}× "
+                     f"{r['cpu_ms_per_epoch']:12.1f} {r['cpu_ms_per_epoch'] / first['cpu_ms_per_epoch']:6.1f}× "
+                     f"{r['ms_per_epoch']:13.1f}  {r['epochs']}")
     return "\n".join(lines)
 
 
@@ -189,3 +271,4 @@ def plot_comparison(rows: list[dict]):
     axes[2].set_title("CPU time per epoch (ms)", fontsize=9)
     fig.tight_layout()
     return fig
+

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ...checks import contract, rules
-from ...checks.contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str
+from ...checks.contract import Bool, Cases, Mismatch, Nullable, OneOf, PerCase, Record, Returned, Str, Value
 from ...checks.core import Check, capture, to_plain, type_name
 from ...checks.support import attempt, close, is_tensor, tensor_record
 
@@ -133,9 +133,13 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake=None):
     H = h.shape[1]
     order = {"z_r_swapped": (1, 0, 2), "chunks_n_r_z": (2, 0, 1), "chunks_r_n_z": (0, 2, 1),
              "chunks_n_z_r": (2, 1, 0), "chunks_z_n_r": (1, 2, 0)}.get(mistake, (0, 1, 2))
+    if mistake == "no_b_ih":
+        b_ih = torch.zeros_like(b_ih)
+    if mistake == "no_b_hh":
+        b_hh = torch.zeros_like(b_hh)
     r_i, z_i, n_i, r_h, z_h, n_h = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh, order)
-    r = torch.sigmoid(r_i + r_h)
-    z = torch.sigmoid(z_i + z_h)
+    r = (torch.tanh if mistake == "r_tanh" else torch.sigmoid)(r_i + r_h)
+    z = (torch.tanh if mistake == "z_tanh" else torch.sigmoid)(z_i + z_h)
     if mistake == "paper_candidate":  # Cho et al. / d2l: reset applied to h before the matmul
         W_hn = W_hh[2 * H:]
         n = torch.tanh(n_i + (r * h) @ W_hn.T + b_hh[2 * H:])
@@ -143,6 +147,8 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh, mistake=None):
         n = torch.tanh(n_i + b_hh[2 * H:] + r * (n_h - b_hh[2 * H:]))
     elif mistake == "no_reset":
         n = torch.tanh(n_i + n_h)
+    elif mistake == "n_sigmoid":
+        n = torch.sigmoid(n_i + r * n_h)
     else:
         n = torch.tanh(n_i + r * n_h)
     if mistake == "one_minus_z_swapped":
@@ -169,6 +175,15 @@ GRU_MISTAKES = {
     "chunks_z_n_r": "the chunks are in the wrong order: PyTorch stacks them r, z, n (rows 0:H are r, "
                     "H:2H are z, 2H:3H are n).",
     "no_reset": "the reset gate r is never used: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
+    "no_b_hh": "your output ignores b_hh: add it to h_prev @ W_hh.T before splitting into r, z, n. Its "
+               "last chunk, b_hn, sits inside the reset gate: r ⊙ (W_hn h + b_hn).",
+    "no_b_ih": "your output ignores b_ih: add it to x_t @ W_ih.T before splitting into r, z, n.",
+    "z_tanh": "z uses tanh, but the update gate is a sigmoid: z = σ(W_iz x + b_iz + W_hz h + b_hz), a "
+              "weight in (0, 1) between the old state and the candidate. Only the candidate n uses tanh.",
+    "r_tanh": "r uses tanh, but the reset gate is a sigmoid: r = σ(W_ir x + b_ir + W_hr h + b_hr), a "
+              "factor in (0, 1). Only the candidate n uses tanh.",
+    "n_sigmoid": "the candidate n uses σ, but it is tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), in (−1, 1): "
+                 "with σ no unit could ever go negative.",
 }
 
 
@@ -379,6 +394,12 @@ def reference_forward(gru, x, h0=None, mistake=None):
     """The GRU computed layer by layer with gru_step (mistake=None matches nn.GRU)."""
     if gru.batch_first:
         x = x.transpose(0, 1)
+    output, h_n = _time_major_forward(gru, x, h0, mistake)
+    return (output.transpose(0, 1) if gru.batch_first else output), h_n
+
+
+def _time_major_forward(gru, x, h0=None, mistake=None):
+    """The layers of ``gru`` over a time-major x (seq_len, batch, features), whatever gru.batch_first."""
     T, B, _ = x.shape
     H = gru.hidden_size
     if h0 is None:
@@ -396,8 +417,23 @@ def reference_forward(gru, x, h0=None, mistake=None):
             steps.append(h)
         layer_input = torch.stack(steps)
         finals.append(h)
-    output = layer_input.transpose(0, 1) if gru.batch_first else layer_input
-    return output, torch.stack(finals)
+    return layer_input, torch.stack(finals)
+
+
+def reshape_outputs(gru, x, h0=None):
+    """The outputs of a batch-first GRU whose batch and time were swapped with reshape (or view)
+    instead of transpose: on the way in, on the way out, or both (a right shape, scrambled data)."""
+    B, T, _ = x.shape
+    H = gru.hidden_size
+    scrambled, _ = _time_major_forward(gru, x.reshape(T, B, -1), h0)
+    right, _ = _time_major_forward(gru, x.transpose(0, 1), h0)
+    return [scrambled.transpose(0, 1), scrambled.reshape(B, T, H), right.reshape(B, T, H)]
+
+
+RESHAPE = ("with batch_first=True you swap batch and time with reshape (or view): the shape comes out "
+           "right but the numbers are scrambled, because reshape keeps the memory order instead of moving "
+           "the batch axis — use transpose, not reshape, for batch_first: x.transpose(0, 1) before the "
+           "loop and output.transpose(0, 1) after it.")
 
 
 def _describe(case):
@@ -503,6 +539,9 @@ class GRUForward(HandWritten):
                 fits = set()
                 if h0 is not None and close(out, gru(x)[0].numpy(), case["dtype"]):
                     fits.add("ignores_h0")
+                if case["batch_first"] and any(close(out, v.numpy(), case["dtype"])
+                                               for v in reshape_outputs(gru, x, h0)):
+                    fits.add("reshape")
                 for mistake in GRU_MISTAKES:
                     if close(out, reference_forward(gru, x, h0, mistake)[0].numpy(), case["dtype"]):
                         fits.add(mistake)
@@ -511,6 +550,8 @@ class GRUForward(HandWritten):
             return []
         call, case, _, gap = failures[0]
         common = set.intersection(*(f[2] for f in failures))
+        if "reshape" in common:
+            return [f"({call}) {RESHAPE}"]
         if "ignores_h0" in common:
             return [f"({call}) your output ignores h0: when h0 is given, layer k starts from h0[k] "
                     "instead of zeros."]
@@ -598,6 +639,18 @@ def collate_input(case):
     return [(s, int(y)) for s, y in zip(seqs, labels)]
 
 
+def _row_order(padded, want):
+    """The permutation (list) such that padded[i] == want[order[i]] for every row, if one exists."""
+    order, free = [], list(range(len(want)))
+    for row in padded:
+        match = next((j for j in free if np.allclose(row, want[j])), None)
+        if match is None:
+            return None
+        order.append(match)
+        free.remove(match)
+    return order
+
+
 class Collate(Check):
     """``collate(batch) -> (padded, lengths, labels)``; batch is a list of (sequence, label) pairs."""
 
@@ -649,6 +702,16 @@ class Collate(Check):
                 if np.allclose(p, left):
                     return [f"for {call}, you padded on the left. Packing expects every sequence to "
                             "start at step 0: pad at the end (right padding)."]
+                order = _row_order(p, want)
+                if order is not None:
+                    seen = [len(seqs[j]) for j in order]
+                    how = ("sorted by length" if seen in (sorted(seen), sorted(seen, reverse=True))
+                           else f"in another order (batch rows {order})")
+                    return [f"for {call}, the rows of padded are {how}, not in the order of the batch. "
+                            "collate must keep the order of the batch: row b of padded, lengths[b] and "
+                            "labels[b] all belong to batch[b] — sort the sequences and each label no "
+                            "longer lines up with its sequence. (pack_padded_sequence(..., "
+                            "enforce_sorted=False) sorts inside and puts h_n back in the batch's order.)"]
                 return [f"for {call}, padded should hold each sequence from step 0, then zeros."]
             if lengths is None:
                 return [f"lengths should be a tensor (pack_padded_sequence wants a CPU int64 tensor), "
@@ -766,6 +829,19 @@ def _batch_and_alone(cls, case):
     return {"batch": batch, "alone": alone}
 
 
+def _unanswered_class(node) -> bool:
+    """A class whose forward is still the released stub: a docstring at most, then
+    ``raise NotImplementedError()``."""
+    if not isinstance(node, ast.ClassDef):
+        return False
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "forward":
+            body = [b for b in item.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+            return (len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is not None
+                    and "NotImplementedError" in ast.unparse(body[0].exc))
+    return False
+
+
 class PackedClassifier(Check):
     """A classifier ``cls(num_features, hidden_size, num_classes)`` whose ``forward(padded, lengths)``
     gives, for each sequence of a right-padded batch, the same logits as for that sequence alone.
@@ -794,6 +870,9 @@ class PackedClassifier(Check):
             # nothing to read. A submission cannot bind the name without a cell that defines it
             # (exec, globals() and the like are tampering).
             return []
+        definitions = [node for name in roots for node, _ in program.definitions(name)]
+        if definitions and all(_unanswered_class(node) for node in definitions):
+            return []  # the released stub: the probe says "not answered yet"
         return [] if program.uses(answer, "pack_padded_sequence") else [PACKING]
 
     def judge(self, got, seed=0, n=2, **kw):
@@ -807,6 +886,10 @@ class PackedClassifier(Check):
                             "PyTorch sorts (and unsorts h_n) for you.")
                 elif "lengths" in msg and ("int64" in msg or "CPU" in msg or "cpu" in msg):
                     hint = " — lengths must be a CPU int64 tensor."
+                elif "tuple indices" in msg or "PackedSequence" in msg:
+                    hint = (" — on a PackedSequence the GRU's output is packed too: it cannot be indexed "
+                            "like a tensor. Classify from h_n[-1], each sequence's state after its own "
+                            "last step.")
                 return [f"for {call}, the model raised {msg}{hint}"]
             value = returned["value"]
             batch = tensor_record(value["batch"])
@@ -827,8 +910,23 @@ class PackedClassifier(Check):
             if not np.allclose(batch["data"], alone, rtol=1e-4, atol=1e-5):
                 diff = [i for i in range(len(alone))
                         if not np.allclose(batch["data"][i], alone[i], rtol=1e-4, atol=1e-5)]
-                return [f"for {call}, sequences {diff} get other logits in the batch than alone: the "
-                        "model reads padding. Pack the batch (pack_padded_sequence(padded, lengths, "
+                shorter = [i for i, L in enumerate(case["lengths"]) if L < max(case["lengths"])]
+                rows = batch["data"][shorter]
+                if diff == shorter and len(shorter) > 1 and np.allclose(rows, rows[:1], rtol=1e-4, atol=1e-5):
+                    return [f"for {call}, sequences {diff} — every one shorter than the longest — all get "
+                            "the same logits in the batch, other than alone. Your forward packs the batch "
+                            "but then reads the output at the last padded step: after "
+                            "pad_packed_sequence, output[:, -1] is a row of padding (zeros) for every "
+                            "sequence shorter than the longest. Classify from h_n[-1], the state after "
+                            "each sequence's own last step (or read the unpacked output at lengths − 1)."]
+                if diff == shorter:
+                    return [f"for {call}, sequences {diff} — every one shorter than the longest — get "
+                            "other logits in the batch than alone: padding reaches their result. Either "
+                            "the output is read at the last padded step (output[:, -1] after "
+                            "pad_packed_sequence is padding for them: classify from h_n[-1] instead), or "
+                            "pack_padded_sequence did not get the real lengths."]
+                return [f"for {call}, sequences {diff} get other logits in the batch than alone. Pack the "
+                        "batch with the real lengths (pack_padded_sequence(padded, lengths, "
                         "batch_first=True, enforce_sorted=False)) and classify from h_n[-1]."]
         return []
 
@@ -894,3 +992,86 @@ class LSTMCellCheck(_CellCheck):
 
     def passed(self, got, n=4, **kw):
         return f"matches nn.LSTMCell on {n} configurations."
+
+
+# ---------------------------------------------------------------------------------------------
+# How many numbers a recurrent layer learns
+# ---------------------------------------------------------------------------------------------
+BLOCKS = {"RNN": (1, "one block"), "GRU": (3, "three blocks, r, z and n"),
+          "LSTM": (4, "four blocks, i, f, g and o")}
+
+
+def parameter_count(module, input_size, hidden_size, blocks=None, biases=2, hh_columns=None):
+    """One layer's count: blocks × (W_ih: H × input, W_hh: H × H, ``biases`` vectors of H)."""
+    blocks = BLOCKS[module][0] if blocks is None else blocks
+    H = hidden_size
+    return blocks * (H * input_size + H * (H if hh_columns is None else hh_columns) + biases * H)
+
+
+class ParamCount(Check):
+    """Predict ``sum(p.numel() for p in layer.parameters())`` for a one-layer nn.RNN / GRU / LSTM.
+
+    kw: module ("RNN", "GRU", "LSTM"), kwargs (input_size, hidden_size). The judge counts the real
+    module's parameters and names the usual slips: an RNN's count (one block), another layer's
+    number of blocks, no biases, one bias instead of two, W_hh read as (·, input_size).
+    """
+
+    name = "a05_param_count"
+
+    def probe(self, answer, **kw):
+        return {"answer": to_plain(answer)}
+
+    def result(self, **kw):
+        return Record(answer=Value())
+
+    def judge(self, got, module, kwargs, **kw):
+        answer = got["answer"]
+        if answer is None:
+            return ["not answered yet: set the variable to a whole number and run its cell again."]
+        if isinstance(answer, float) and answer.is_integer():
+            answer = int(answer)
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            return [f"write the count as a whole number, e.g. 1234; got {type_name(answer)} {answer!r}."]
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            layer = getattr(nn, module)(**kwargs)
+        if answer == sum(p.numel() for p in layer.parameters()):
+            return []
+        I, H = kwargs["input_size"], kwargs["hidden_size"]
+        blocks, what = BLOCKS[module]
+        for other, (n, other_what) in BLOCKS.items():
+            if other != module and answer == parameter_count(module, I, H, blocks=n):
+                extra = (f" nn.{module} computes {what}, each with its own rows of weight_ih, "
+                         f"weight_hh and both biases: {blocks} × an RNN's count.")
+                return [f"that is the count of an nn.{other} of the same sizes ({other_what})." + extra]
+        if answer == parameter_count(module, I, H, biases=0):
+            return ["you left out the biases: every block has two, b_ih and b_hh, of hidden_size numbers "
+                    f"each ({2 * blocks * H} numbers here)."]
+        if answer == parameter_count(module, I, H, biases=1):
+            return ["PyTorch keeps two bias vectors per layer, bias_ih and bias_hh, not one (for the GRU "
+                    "that is why b_in and b_hn both exist)."]
+        if answer == parameter_count(module, I, H, hh_columns=I):
+            return [f"weight_hh multiplies h (hidden_size numbers): it is ({blocks}·hidden, hidden), not "
+                    f"({blocks}·hidden, input)."]
+        return [f"count weight_ih_l0 ({blocks}·hidden × input), weight_hh_l0 ({blocks}·hidden × hidden) "
+                f"and the two biases ({blocks}·hidden each), then add them up."]
+
+    def passed(self, got, module="", **kw):
+        return f"right: nn.{module} learns {got['answer']} numbers."
+
+
+# ---------------------------------------------------------------------------------------------
+# The course's own answers (reference.py), for course.practice.working
+# ---------------------------------------------------------------------------------------------
+def course_answer(grade_id, *args):
+    """The course's answer to the exercise whose answer cell is ``grade_id``, for a demonstration after
+    it (course.practice.working): ``checks.a05_collate.course_answer("collate")``. Reached through a
+    check so that the notebook binds no name to them: a student's cell that uses ``checks`` other than to
+    call a check, or imports an assignment's reference module, is flagged by rules.tampering."""
+    from . import reference
+    return reference.ANSWERS[grade_id](*args)
+
+
+for _cls in (GRUCellCheck, GRUForward, LastStep, Collate, LastValid, PackedClassifier, LSTMCellCheck,
+             ParamCount):
+    _cls.course_answer = staticmethod(course_answer)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
 from torch import nn
@@ -19,10 +20,10 @@ from torch import nn
 from ... import data, widgets
 
 GATES = ("z", "r", "n", "h")
-TITLES = {"z": "update gate z_t  (1 = keep the old h)",
-          "r": "reset gate r_t  (0 = ignore the old h in n_t)",
-          "n": "candidate n_t  (the proposed new memory)",
-          "h": "hidden state h_t = (1 − z)·n + z·h_{t−1}"}
+TITLES = {"z": "update gate $z_t$  (1 = keep the old $h$)",
+          "r": "reset gate $r_t$  (0 = ignore the old $h$ in $n_t$)",
+          "n": "candidate $n_t$  (the proposed new memory)",
+          "h": "hidden state $h_t = (1 - z_t) n_t + z_t h_{t-1}$"}
 CMAPS = {"z": "viridis", "r": "viridis", "n": "coolwarm", "h": "coolwarm"}
 
 
@@ -112,6 +113,8 @@ def gate_figure(trace: dict, t: int, title: str = ""):
         image = ax.imshow(values, aspect="auto", cmap=CMAPS[key], vmin=vmin, vmax=vmax,
                           interpolation="nearest")
         ax.axvline(t, color="black", lw=1.2)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and units are whole numbers
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(TITLES[key], fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     for ax in axes[1]:

@@ -2,6 +2,7 @@
 
     packing.draw_packed_layout(lengths)             # padded grid + batch_sizes per time step
     packing.side_by_side(gru, sequences)            # output[:, -1] vs the real last step, in numbers
+    packing.bidirectional_gap(sequences)            # a bidirectional GRU: padded vs packed, in numbers
     packing.fit(model, collate_fn, train, test)     # train any model(padded, lengths) -> logits
 """
 from __future__ import annotations
@@ -19,17 +20,17 @@ from ...plots import SAMPLE_COLOURS
 
 
 def draw_packed_layout(lengths):
-    """Left: the right-padded batch, sorted longest first as packing does, each real step numbered
-    by its position in the packed data. Right: ``batch_sizes``, the sequences still running at
-    each time step."""
+    """Top: the right-padded batch, sorted longest first as packing does, each real step numbered
+    by its position in ``packed.data``. Bottom, on the same time axis: ``batch_sizes``, the sequences
+    still running at each time step."""
     lengths = torch.as_tensor(lengths, dtype=torch.int64)
     T = int(lengths.max())
     dummy = torch.zeros(len(lengths), T, 1)
     packed = pack_padded_sequence(dummy, lengths, batch_first=True, enforce_sorted=False)
     batch_sizes = packed.batch_sizes.tolist()
     order = packed.sorted_indices.tolist()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(lengths) + 2.2),
-                                      gridspec_kw={"width_ratios": [3, 2]})
+    fig, (grid, bars) = plt.subplots(2, 1, figsize=(max(7.0, 0.42 * T + 2.6), 0.42 * len(lengths) + 3.4),
+                                     sharex=True, gridspec_kw={"height_ratios": [len(lengths), 2.6]})
     position = 0
     slots = {}
     for t, size in enumerate(batch_sizes):  # packed data: time step by time step, longest first
@@ -39,27 +40,31 @@ def draw_packed_layout(lengths):
     for row, b in enumerate(order):
         for t in range(T):
             real = t < lengths[b]
-            left.add_patch(Rectangle((t, -row), 1, 1, ec="white",
-                                     fc=SAMPLE_COLOURS[b % 10] if real else "0.9"))
-            left.text(t + 0.5, -row + 0.5, str(slots[(row, t)]) if real else "pad", ha="center",
-                      va="center", fontsize=7 if real else 6, color="black" if real else "0.5")
-        left.text(-0.3, -row + 0.5, f"seq {b} (L={int(lengths[b])})", ha="right", va="center",
-                  fontsize=8)
-    left.set_xlim(-3.5, T)
-    left.set_xticks(np.arange(T) + 0.5, [str(t) for t in range(T)])
-    left.set_ylim(-len(lengths) + 1, 1.2)
-    left.set_title("right-padded batch, longest first; numbers = position in packed.data", fontsize=9)
-    left.set_xlabel("time step")
-    left.set_yticks([])
-    left.set_frame_on(False)
-    right.bar(range(T), batch_sizes, color="tab:blue")
+            grid.add_patch(Rectangle((t - 0.5, -row - 0.5), 1, 1, ec="white",
+                                     fc=SAMPLE_COLOURS[b % 10] if real else "0.92"))
+            grid.text(t, -row, str(slots[(row, t)]) if real else "pad", ha="center", va="center",
+                      fontsize=7 if real else 5.5, color="black" if real else "0.6")
+        grid.text(-0.8, -row, f"seq {b} (L={int(lengths[b])})", ha="right", va="center", fontsize=8)
+    grid.set_xlim(-0.5, T - 0.5)
+    grid.set_ylim(-len(lengths) + 0.5, 0.5)
+    grid.set_title("right-padded batch, sorted longest first; number = position of that step in "
+                   "packed.data (grey: padding, never stored)", fontsize=9)
+    grid.set_yticks([])
+    for side in grid.spines.values():
+        side.set_visible(False)
+    bars.bar(range(T), batch_sizes, color="tab:blue", width=0.8)
     for t, size in enumerate(batch_sizes):
-        right.text(t, size + 0.05, str(size), ha="center", va="bottom", fontsize=7)
-    right.set_xlabel("time step")
-    right.set_yticks(range(len(lengths) + 1))
-    right.set_ylabel("sequences still running")
-    right.set_title(f"packed.batch_sizes: {sum(batch_sizes)} real steps instead of "
-                    f"{len(lengths) * T} padded", fontsize=9)
+        bars.text(t, size + 0.05, str(size), ha="center", va="bottom", fontsize=7)
+    bars.set_xlabel("time step")
+    bars.set_xticks(range(T))
+    bars.tick_params(axis="x", labelsize=7)
+    bars.set_yticks(range(len(lengths) + 1))
+    bars.set_ylim(0, len(lengths) + 0.8)
+    bars.set_ylabel("sequences\nstill running", fontsize=9)
+    bars.set_title(f"packed.batch_sizes: {sum(batch_sizes)} real steps instead of "
+                   f"{len(lengths) * T} padded", fontsize=9)
+    for side in ("top", "right"):
+        bars.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
 
@@ -80,6 +85,30 @@ def side_by_side(gru: nn.GRU, sequences, units=3) -> str:
         alone = gru(s[None])[1][-1, 0]
         lines.append(f"{b:>3} {len(s):>3} | {fmt(alone):^26} | {fmt(last_padded[b]):^24} | "
                      f"{fmt(last_real[b]):^24}")
+    return "\n".join(lines)
+
+
+@torch.no_grad()
+def bidirectional_gap(sequences, hidden_size=8, seed=0) -> str:
+    """A bidirectional GRU (random weights) on a right-padded batch of ``sequences``, with and without
+    packing: how far each sequence's outputs at its real steps are from the same sequence run alone,
+    per direction (largest absolute difference; 0.000 = the same numbers). Returns the table as text."""
+    torch.manual_seed(seed)
+    gru = nn.GRU(sequences[0].shape[1], hidden_size, bidirectional=True, batch_first=True)
+    lengths = torch.tensor([len(s) for s in sequences])
+    padded = nn.utils.rnn.pad_sequence(list(sequences), batch_first=True)
+    plain, _ = gru(padded)
+    packed, _ = gru(pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False))
+    packed, _ = nn.utils.rnn.pad_packed_sequence(packed, batch_first=True)
+    H = hidden_size
+    lines = [f"{'seq':>3} {'len':>3} | {'padded: forward':>15} {'backward':>9} | {'packed: forward':>15} "
+             f"{'backward':>9}"]
+    for b, s in enumerate(sequences):
+        alone = gru(s[None])[0][0]  # (L, 2H): forward half, then backward half
+        L = len(s)
+        g = [(out[b, :L, half] - alone[:, half]).abs().max().item()
+             for out in (plain, packed) for half in (slice(0, H), slice(H, 2 * H))]
+        lines.append(f"{b:>3} {L:>3} | {g[0]:>15.3f} {g[1]:>9.3f} | {g[2]:>15.3f} {g[3]:>9.3f}")
     return "\n".join(lines)
 
 
