@@ -13,6 +13,7 @@ from torch import nn
 from course import data as course_data
 from course.checks import REGISTRY, models
 from course.checks.core import decode, encode, run_probe
+from course.assignments.a03_sequence_classifier import reference
 from course.assignments.a03_sequence_classifier.checks import PROBE_INPUTS, order_inputs
 from fixtures import a03_sequence_classifier as a03_fixtures
 
@@ -89,16 +90,7 @@ def evaluate(model, loader, loss_fn, modes=True):
     return loss_fn(logits, labels).item(), (logits.argmax(dim=1) == labels).float().mean().item()
 
 
-def fit(model, train_loader, val_loader, epochs=30, lr=1e-2):
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    history = {"train_loss": [], "val_loss": [], "val_acc": []}
-    for _ in range(epochs):
-        history["train_loss"].append(train_epoch(model, train_loader, loss_fn, optimizer))
-        val_loss, val_acc = evaluate(model, val_loader, loss_fn)
-        history["val_loss"].append(val_loss)
-        history["val_acc"].append(val_acc)
-    return history
+fit = reference.fit  # the course's own (what practice.working stands in with)
 
 
 # -- last_hidden ---------------------------------------------------------------------------------------
@@ -329,7 +321,8 @@ def test_accuracy_is_measured_from_the_weights(trained):
         want = float((trained(x).argmax(dim=1) == labels).float().mean())
     assert want >= 0.9
     line = REGISTRY["a03_accuracy"].passed_line({"ok": True, "got": got}, ORDER, "order_model")
-    assert line == f"✓ order_model: held-out accuracy {want:.1%} on 300 sequences it never saw."
+    assert line == (f"✓ order_model: held-out accuracy {want:.1%} on 300 sequences it never saw "
+                    "(at least 90% needed).")
 
 
 def test_untrained_weights_with_their_own_scores_fail():
