@@ -167,3 +167,15 @@ def test_numbers_in_prose_are_printed_by_a_cell(number, source_run):
     missing = unshown_numbers(nb)
     assert not missing, ("the markdown states numbers no cell prints (print them where they are "
                          "computed, or refer to the output):\n" + "\n".join(missing))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [p.parent.name[:2] for p in SOURCES])
+def test_every_figure_has_alternative_text(number, source_run):
+    """nbgrader's feedback HTML (nbconvert's classic template) takes a figure's alt from its cell's
+    metadata "alt": every cell that draws must describe what it shows."""
+    nb = nbformat.read(source_run(number) / "executed.ipynb", as_version=4)
+    missing = [c.source.splitlines()[0][:70] for c in nb.cells if c.cell_type == "code"
+               and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+               and len(c.metadata.get("alt", "")) < 30]
+    assert not missing, f"figures without alt text (cell metadata 'alt'): {missing}"

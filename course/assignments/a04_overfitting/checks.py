@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from ...checks import models
-from ...checks.contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, PerCase, Record, Str,
-                       Value)
-from ...checks.core import Check, CheckFailed, to_plain, type_name
+from ...checks.contract import (Array, Bool, Cases, Float, Int, ListOf, OneOf, PerCase, Record, Returned,
+                                Str, Value)
+from ...checks.core import Check, CheckFailed, capture, to_plain, type_name
 from ...checks.common import CONFIG_KEYS
 from ...checks.support import ProbeNet, capture_as, close, is_tensor, number, param_arrays, same
 
@@ -135,6 +135,8 @@ class Evaluate(OwnWork):
                     "active. Call model.eval() before computing validation results (and model.train() "
                     "again before the next training step)."]
         loss, acc = values[0]
+        if close(loss, want_acc, rtol=0, atol=1e-6) and close(acc, want_loss, rtol=0, atol=1e-4):
+            return [f"you return (accuracy, loss) = ({loss:.4f}, {acc:.4f}); the order is (loss, accuracy)."]
         if not close(loss, want_loss, rtol=0, atol=1e-4):
             return [f"the loss should be the mean cross-entropy of the model's logits in evaluation "
                     f"mode ({want_loss:.4f}); yours is {loss:.4f}. Use nn.CrossEntropyLoss() on the raw "
@@ -168,15 +170,20 @@ def reference_stopping(values, patience, min_delta=0.0):
 
 
 def stopping_cases(seed, kind):
-    """Validation-loss curves: a fall, a pause shorter than patience, a new best, then a rise.
+    """Validation-loss curves: a fall, a pause shorter than patience (opening with a tie to the best),
+    a new best, then a rise.
 
-    kind "patience": min_delta = 0, with a tie to the best along the way (a tie is no improvement);
+    kind "patience": min_delta = 0. A tie is no improvement: in the second curve a tie to the new best
+    also opens the rise, so a stopper comparing with <= stops one epoch late there and only there. In
+    the third curve the rise dips once (still above the best): a stopper that compares with the
+    previous epoch instead of the best resets its counter there.
+    kind "restore": the same curves without the tie after the new best.
     kind "min_delta": some improvements are smaller than min_delta and must not count.
     """
     rng = random.Random(seed)
     cases = []
-    for patience in rng.sample([2, 3, 4, 5, 6], 3):
-        min_delta = 0.0 if kind == "patience" else rng.choice([0.01, 0.02, 0.05])
+    for index, patience in enumerate(rng.sample([2, 3, 4, 5, 6], 3)):
+        min_delta = rng.choice([0.01, 0.02, 0.05]) if kind == "min_delta" else 0.0
         v = 1.5 + rng.random()
         values = []
         for _ in range(rng.randrange(2, 5)):            # falling
@@ -189,10 +196,18 @@ def stopping_cases(seed, kind):
             values.append(round(best - min_delta / 2, 4))
         v = best - min_delta - 0.05 - 0.05 * rng.random()  # a real new best
         values.append(round(v, 4))
-        for _ in range(patience + 3):                     # rising: overfitting
-            v += 0.02 + 0.05 * rng.random()
+        best = v
+        tie = kind == "patience" and index == 1
+        dip = kind in ("patience", "restore") and index == 2
+        if tie:                                           # the rise opens with a tie to the best
+            values.append(round(best, 4))
+        for step in range(patience + 3 - tie):            # rising: overfitting
+            if dip and step == 1:                         # lower than the epoch before, not the best
+                v = best + (v - best) / 2
+            else:
+                v += 0.02 + 0.05 * rng.random()
             values.append(round(v, 4))
-        cases.append({"patience": patience, "min_delta": min_delta, "values": values})
+        cases.append({"patience": patience, "min_delta": min_delta, "values": values, "tie": tie})
     return cases
 
 
@@ -238,7 +253,8 @@ class EarlyStoppingPatience(OwnWork):
                                    for c in stopping_cases(seed, self.kind)))
 
     def judge(self, got, seed=0, **kw):
-        for case, run in zip(stopping_cases(seed, self.kind), got["runs"], strict=True):
+        pairs = list(zip(stopping_cases(seed, self.kind), got["runs"], strict=True))
+        for case, run in sorted(pairs, key=lambda pair: pair[0]["tie"]):  # the tie curve last
             trace = reference_stopping(case["values"], case["patience"], case["min_delta"])
             head = f"with patience={case['patience']} and validation losses {case['values']}"
             bad = [r for r in run["returns"] if not isinstance(r, bool)]
@@ -248,6 +264,11 @@ class EarlyStoppingPatience(OwnWork):
             mine = next((e for e, r in enumerate(run["returns"], 1) if r), None)
             if mine != want:
                 best_epoch = trace[want - 1][2]
+                if mine == want + 1 and case["tie"]:
+                    return [f"{head}: the loss of epoch {best_epoch + 1} only equals the best so far "
+                            f"({case['values'][best_epoch - 1]}, epoch {best_epoch}). An equal loss is no "
+                            "improvement (val_loss < best - min_delta, strictly: use <, not <=), so "
+                            f"step() should first return True at epoch {want}; yours did at epoch {mine}."]
                 if mine == want + 1:
                     why = ("one epoch too late: count each epoch without improvement and stop as soon "
                            "as the counter reaches patience (counter >= patience).")
@@ -304,7 +325,7 @@ class EarlyStoppingRestore(EarlyStoppingPatience):
     curve, so when it says stop is not judged here: that is the patience check's job)."""
 
     name = "a04_early_stopping_restore"
-    kind = "patience"
+    kind = "restore"
     fields = ("restored",)
 
     def result(self, seed=0, **kw):
@@ -734,13 +755,20 @@ class Diagnose(OwnWork):
     name = "a04_diagnose"
 
     def probe(self, fn, seed=0, **kw):
-        return {"answers": [to_plain(fn(dict(h))) for _, h, _ in diagnose_cases(seed)]}
+        return {"answers": [capture(fn, dict(h)) for _, h, _ in diagnose_cases(seed)]}
 
     def result(self, seed=0, **kw):
-        return Record(answers=Cases(Value(), len(diagnose_cases(seed))))
+        return Record(answers=Cases(Returned(), len(diagnose_cases(seed))))
 
     def judge(self, got, seed=0, **kw):
-        for (kind, h, verdict), answer in zip(diagnose_cases(seed), got["answers"], strict=True):
+        for (kind, h, verdict), returned in zip(diagnose_cases(seed), got["answers"], strict=True):
+            n, kept = len(h["val_loss"]), (f"best_epoch {h['best_epoch']}" if "best_epoch" in h
+                                            else "no best_epoch")
+            if "error" in returned:
+                hint = (" Lists count from 0: epoch k is history[...][k - 1], and the last epoch is "
+                        "len(history['val_loss'])." if returned["error"].startswith("IndexError") else "")
+                return [f"on a history of {n} epochs ({kept}) your diagnose raised {returned['error']}.{hint}"]
+            answer = returned["value"]
             if not isinstance(answer, str) or answer not in ("overfitting", "underfitting", "good fit"):
                 return [f'return one of "overfitting", "underfitting", "good fit"; got {answer!r}.']
             if answer != verdict:
@@ -750,9 +778,8 @@ class Diagnose(OwnWork):
                     turn=turn, best=k, gap=_percent(h["train_acc"][k - 1] - h["val_acc"][k - 1], 0),
                     rise=_percent(h["val_loss"][k - 1] / min(h["val_loss"][:k]) - 1, 0),
                     train=_percent(h["train_acc"][k - 1], 0))
-                kept = (f", best_epoch {h['best_epoch']}" if "best_epoch" in h else ", no best_epoch")
-                return [f"a history of {len(h['val_loss'])} epochs{kept}: you answered {answer!r}, the "
-                        f"rules give {verdict!r}. {why}"]
+                return [f"a history of {n} epochs ({kept}): you answered {answer!r}, the rules give "
+                        f"{verdict!r}. {why}"]
         return []
 
     def passed(self, got, **kw):
