@@ -38,6 +38,7 @@ grade: $(STAMP)
 	$(BIN)/python -m course.grade $(GRADE_ARGS)
 
 benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/grading.py
 
 clean:
