@@ -198,7 +198,7 @@ def test_fit_mistakes():
 
 def test_early_stopping_mistakes():
     late = lambda p, min_delta=0.0: EarlyStopping(p, min_delta, strict=False)
-    fails(checks.a04_early_stopping, late, "one epoch too late", seed=1)
+    fails(checks.a04_early_stopping, late, "One epoch too late", seed=1)
     nocopy = lambda p, min_delta=0.0: EarlyStopping(p, min_delta, copy_state=False)
     fails(checks.a04_early_stopping_restore, nocopy, "live tensors", seed=1)
     checks.a04_early_stopping(nocopy, seed=1)        # each mistake costs only its own cell
@@ -502,3 +502,72 @@ def test_tables_write_shares_and_epochs():
     assert "81.2 %" in table and "98.0 %" in table and table.splitlines()[1].split()[-2:] == ["2", "2"]
     lines = experiments.milestones(dict(history, train_acc=[0.5, 1.0])).splitlines()
     assert "epoch 2" in lines[0] and "reaches 80 %" in lines[1] and lines[2].endswith("at epoch 2")
+
+
+# --- mistakes a student tester typed in, each named by its message ----------------------------------
+
+def test_a_tie_is_no_improvement_and_costs_only_the_patience_cell():
+    class Tie(EarlyStopping):                     # val_loss <= best: a tie resets the counter
+        def step(self, val_loss, model):
+            self.epoch += 1
+            if val_loss <= self.best - self.min_delta:
+                self.best, self.best_epoch, self.counter = val_loss, self.epoch, 0
+                self.best_state = copy.deepcopy(model.state_dict())
+            else:
+                self.counter += 1
+            return self.counter >= self.patience
+
+    for seed in SEEDS:
+        fails(checks.a04_early_stopping, Tie, "use <, not <=", seed=seed)
+        checks.a04_early_stopping_restore(Tie, seed=seed)
+        checks.a04_early_stopping_min_delta(Tie, seed=seed)
+
+
+def test_comparing_with_the_previous_epoch_is_caught_on_every_seed():
+    class Previous(EarlyStopping):
+        def step(self, val_loss, model):
+            self.epoch += 1
+            improved = val_loss < getattr(self, "previous", float("inf"))
+            self.previous = val_loss
+            if improved:
+                self.best, self.best_epoch, self.counter = val_loss, self.epoch, 0
+                self.best_state = copy.deepcopy(model.state_dict())
+            else:
+                self.counter += 1
+            return self.counter >= self.patience
+
+    for seed in SEEDS:
+        fails(checks.a04_early_stopping, Previous, "compare with the best loss so far", seed=seed)
+
+
+def test_stopping_cases_have_one_tie_curve_and_one_dip():
+    for seed in SEEDS:
+        cases = stopping_cases(seed, "patience")
+        assert [c["tie"] for c in cases] == [False, True, False]
+        assert not any(c["tie"] for c in stopping_cases(seed, "restore"))
+        dip = cases[2]["values"]
+        best = reference_stopping(dip, cases[2]["patience"])[-1][2]
+        assert dip[best - 1] < dip[best + 1] < dip[best]     # lower than the epoch before, above the best
+
+
+def test_evaluate_returning_accuracy_first_is_named():
+    def swapped(model, x, y):
+        loss, acc = evaluate(model, x, y)
+        return acc, loss
+    fails(checks.a04_evaluate, swapped, "the order is (loss, accuracy)", seed=1)
+
+
+def test_diagnose_that_raises_gets_the_index_hint():
+    def one_based(history, low=0.70, gap=0.10, rise=0.10):
+        k = history.get("best_epoch", len(history["val_loss"]))
+        return "overfitting" if history["train_acc"][k] > 2 else "good fit"   # index k: one too far
+    fails(checks.a04_diagnose, one_based, "epoch k is history[...][k - 1]", seed=1)
+
+
+def test_regularized_rnn_that_never_applies_its_dropout_is_named(capsys):
+    class NoHeadDropout(RegularizedRNN):
+        def forward(self, x):
+            output, _ = self.rnn(x)
+            return self.head(output[:, -1])
+    fails(checks.a04_regularized_rnn, NoHeadDropout, "forward never applies self.dropout", seed=1)
+    assert capsys.readouterr().err == ""

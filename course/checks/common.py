@@ -150,6 +150,9 @@ class Outcome(Check):
             if actual is None:
                 if answer is None:
                     return []
+                if isinstance(answer, str) and answer.strip() == "None":
+                    return ["right idea, but write None without quotes: the value None, not the string "
+                            "\"None\"."]
                 return [f"this code runs without any error. {module} only checks that the last input "
                         "dimension equals input_size; it cannot know which of the other two you meant "
                         "as batch and which as time."]
@@ -233,6 +236,8 @@ class LayerConfig(Check):
         return fields_spec(_config_keys(expected))
 
     def judge(self, got, expected, **kw):
+        if got["type"] in ("NoneType", "ellipsis"):
+            return [NOT_ANSWERED]
         if got["type"] != expected.get("type", got["type"]):
             return [f"expected an nn.{expected['type']}, got {got['type']}."]
         problems = []
@@ -258,6 +263,8 @@ class ZerosState(Check):
 
     def judge(self, got, shape, **kw):
         value = got["value"]
+        if placeholder(value):
+            return [NOT_ANSWERED]
         if not is_tensor(value):
             return [f"expected a tensor, got {type_name(value)}."]
         data = value["data"]
@@ -299,11 +306,13 @@ def state_shape_hint(got, want, batch_first_hint=True):
 
 
 class RunsRNN(Check):
-    """The fill-in ``output, hidden = rnn(___, hidden)``: the answer is (output, hidden)."""
+    """The fill-in ``output, h_n = rnn(___, h0)``: the answer is (output, h_n)."""
 
     name = "runs_rnn"
 
     def probe(self, answer, **kw):
+        if answer is None or answer is Ellipsis:  # the released placeholder
+            return {"output": None, "hidden": None}
         output, hidden = answer
         return {"output": to_plain(output), "hidden": to_plain(hidden)}
 
@@ -312,15 +321,17 @@ class RunsRNN(Check):
 
     def judge(self, got, seq_len, batch, hidden_size, num_layers=1, **kw):
         out, hid = got["output"], got["hidden"]
+        if out is None and hid is None:
+            return [NOT_ANSWERED]
         if not is_tensor(out):
             return ["output should be the tensor the RNN returns."]
         if tuple(out["data"].shape) != (seq_len, batch, hidden_size):
             return [f"output has shape {tuple(out['data'].shape)}, expected (seq_len, batch, hidden) = "
                     f"{(seq_len, batch, hidden_size)}: the first argument is the input sequence."]
         if not is_tensor(hid):
-            return ["hidden should be the tensor the RNN returns, its final hidden state."]
+            return ["h_n should be the tensor the RNN returns second, its final hidden state."]
         if tuple(hid["data"].shape) != (num_layers, batch, hidden_size):
-            return [f"hidden has shape {tuple(hid['data'].shape)}, expected (num_layers, batch, hidden) = "
+            return [f"h_n has shape {tuple(hid['data'].shape)}, expected (num_layers, batch, hidden) = "
                     f"{(num_layers, batch, hidden_size)}: it is the second thing the RNN returns."]
         if not close(out["data"][-1], hid["data"][-1], atol=1e-6):
             return ["the last output step should equal the final hidden state; rerun the cells in order."]

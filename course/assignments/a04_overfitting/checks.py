@@ -270,15 +270,15 @@ class EarlyStoppingPatience(OwnWork):
                             "improvement (val_loss < best - min_delta, strictly: use <, not <=), so "
                             f"step() should first return True at epoch {want}; yours did at epoch {mine}."]
                 if mine == want + 1:
-                    why = ("one epoch too late: count each epoch without improvement and stop as soon "
+                    why = ("One epoch too late: count each epoch without improvement and stop as soon "
                            "as the counter reaches patience (counter >= patience).")
                 elif mine == want - 1:
-                    why = ("one epoch too early: patience epochs must pass *without* improvement "
+                    why = ("One epoch too early: patience epochs must pass *without* improvement "
                            "after the best one before stopping.")
                 elif mine is None:
-                    why = "it never returned True."
+                    why = "It never returned True."
                 else:
-                    why = ("did you reset the counter to 0 at every improvement, and compare with the "
+                    why = ("Did you reset the counter to 0 at every improvement, and compare with the "
                            "best loss so far (not the previous epoch's)?")
                 return [f"{head}: the best epoch is {best_epoch}, so step() should first return True "
                         f"at epoch {want} ({case['patience']} epochs without improvement); yours "
@@ -590,6 +590,14 @@ class RegularizedRNNCheck(OwnWork):
                 entry["eval_out"] = _logits(_silently(model, x)[0])
                 model.train()
                 entry["train_out"] = _logits(_silently(model, x)[0])
+                # the same with the dropout inside nn.RNN switched off: what is left is self.dropout's
+                rnn = getattr(model, "rnn", None)
+                if isinstance(rnn, nn.RNNBase) and isinstance(getattr(rnn, "dropout", None), (int, float)):
+                    inner, rnn.dropout = rnn.dropout, 0.0
+                    try:
+                        entry["train_out_head"] = _logits(_silently(model, x)[0])
+                    finally:
+                        rnn.dropout = inner
             entry["state"] = param_arrays(model, np.float64)
             results.append(entry)
         return {"results": results}
@@ -597,7 +605,8 @@ class RegularizedRNNCheck(OwnWork):
     def result(self, **kw):
         return Record(results=Cases(Record(warnings=ListOf(Str(), max_len=100), rnn=CONFIG, dropout=CONFIG,
                                            head=CONFIG, eval_out=LOGITS, train_out=LOGITS,
-                                           state=models.ParamDict()), 3))
+                                           state=models.ParamDict(), optional={"train_out_head": LOGITS}),
+                                    3))
 
     def judge(self, got, seed=0, **kw):
         for i, (case, e) in enumerate(zip(regularized_cases(seed), got["results"], strict=True)):
@@ -662,6 +671,13 @@ class RegularizedRNNCheck(OwnWork):
             if close(train_out, out, "float32", atol=1e-6):
                 return [f"{call}: in training mode the output should change with dropout; yours is the "
                         "same as in eval mode. Apply self.dropout to output[:, -1] in forward."]
+            head_only = e.get("train_out_head")
+            if isinstance(head_only, np.ndarray) and head_only.shape == out.shape and \
+                    close(head_only, out, "float32", atol=1e-6):
+                return [f"{call}: forward never applies self.dropout: in training mode, with the dropout "
+                        "inside nn.RNN switched off, your output equals the eval-mode output. Return "
+                        "self.head(self.dropout(output[:, -1])) — with one layer, that is the only dropout "
+                        "the model has."]
         return []
 
     def passed(self, got, **kw):

@@ -579,6 +579,10 @@ class LastStep(Check):
     """The answer is (output, last): last must be the last time step of output, for every sequence."""
 
     name = "a05_last_step"
+    # The pair is (the output a locked cell gives, the student's selection from it): the output may be
+    # the course's stand-in while the exercise it comes from is unanswered (course.practice.working);
+    # the selection is judged against whatever output it was taken from.
+    own_work = False
 
     def probe(self, answer, **kw):
         output, last = answer
