@@ -23,24 +23,6 @@ from ...checks.common import CONFIG_KEYS
 from ...checks.support import ProbeNet, capture_as, close, is_tensor, number, param_arrays, same
 
 LAYER_KINDS = {"RNN": nn.RNN, "GRU": nn.GRU, "LSTM": nn.LSTM}
-# The module holding the course's own answers (reference.py): the notebook imports it for its
-# demonstrations, so a graded answer could simply call it.
-REFERENCE_MODULE = frozenset({"reference"})
-
-
-class OwnWork(Check):
-    """An answer that reaches the course's own answers (the ``reference`` module the notebook imports
-    for its demonstrations) gets no credit. Read from the source like rules.RNN_KERNELS, but only names
-    are followed (calling ``.forward`` or ``getattr(nn, kind)`` is fine here)."""
-
-    def scan(self, program, answer, **kw):
-        if not program.reaches(answer, REFERENCE_MODULE, calls=False):
-            return []
-        return [f"your {answer} reaches `reference`, the course's own answers (directly, or through a name "
-                "a demonstration cell made with practice.working, such as measure, train or Model, which "
-                "stand for the course's answer while yours does not pass). They are there only so that the "
-                "experiments run while you are stuck: write it yourself, with your own names — no credit "
-                "for this part until then."]
 
 
 # A module's settings as plain data: what the judges of this assignment compare.
@@ -97,7 +79,7 @@ def evaluate_case(seed):
     return ProbeNet(feat, hidden, classes, dropout=0.5), x, y
 
 
-class Evaluate(OwnWork):
+class Evaluate(Check):
     """``evaluate(model, inputs, labels) -> (loss, accuracy)`` in evaluation mode, as floats."""
 
     name = "a04_evaluate"
@@ -234,7 +216,7 @@ def _drive_stopper(cls, patience, min_delta, values, restore, fields):
     return {key: run[key] for key in fields}
 
 
-class EarlyStoppingPatience(OwnWork):
+class EarlyStoppingPatience(Check):
     """``EarlyStopping(patience).step(val_loss, model)`` returns True after ``patience`` epochs
     without improvement."""
 
@@ -461,7 +443,7 @@ def _epochs_problem(history, ref, lr):
     return None
 
 
-class Fit(OwnWork):
+class Fit(Check):
     """The training loop: full-batch Adam, evaluation after each step, early stopping, restore."""
 
     name = "a04_fit"
@@ -571,7 +553,7 @@ def _reference_logits(case, state, x):
                 "h_n[0]": head(h_n[0]).numpy()}
 
 
-class RegularizedRNNCheck(OwnWork):
+class RegularizedRNNCheck(Check):
     """``RegularizedRNN(input_size, hidden_size, num_classes, num_layers=2, dropout=0.3)``."""
 
     name = "a04_regularized_rnn"
@@ -592,6 +574,7 @@ class RegularizedRNNCheck(OwnWork):
                 entry["train_out"] = _logits(_silently(model, x)[0])
                 # the same with the dropout inside nn.RNN switched off: what is left is self.dropout's
                 rnn = getattr(model, "rnn", None)
+                entry["train_out_head"] = {"returned": "no nn.RNN with a dropout setting in model.rnn"}
                 if isinstance(rnn, nn.RNNBase) and isinstance(getattr(rnn, "dropout", None), (int, float)):
                     inner, rnn.dropout = rnn.dropout, 0.0
                     try:
@@ -605,8 +588,7 @@ class RegularizedRNNCheck(OwnWork):
     def result(self, **kw):
         return Record(results=Cases(Record(warnings=ListOf(Str(), max_len=100), rnn=CONFIG, dropout=CONFIG,
                                            head=CONFIG, eval_out=LOGITS, train_out=LOGITS,
-                                           state=models.ParamDict(), optional={"train_out_head": LOGITS}),
-                                    3))
+                                           train_out_head=LOGITS, state=models.ParamDict()), 3))
 
     def judge(self, got, seed=0, **kw):
         for i, (case, e) in enumerate(zip(regularized_cases(seed), got["results"], strict=True)):
@@ -671,9 +653,13 @@ class RegularizedRNNCheck(OwnWork):
             if close(train_out, out, "float32", atol=1e-6):
                 return [f"{call}: in training mode the output should change with dropout; yours is the "
                         "same as in eval mode. Apply self.dropout to output[:, -1] in forward."]
-            head_only = e.get("train_out_head")
-            if isinstance(head_only, np.ndarray) and head_only.shape == out.shape and \
-                    close(head_only, out, "float32", atol=1e-6):
+            head_only = e["train_out_head"]
+            if not isinstance(head_only, np.ndarray) or head_only.shape != out.shape \
+                    or not np.all(np.isfinite(head_only)):
+                what = head_only["returned"] if isinstance(head_only, dict) else f"shape {head_only.shape}"
+                return [f"{call}: in training mode, with the dropout inside nn.RNN switched off, forward "
+                        f"should still return finite logits of shape {out.shape}; got {what}."]
+            if close(head_only, out, "float32", atol=1e-6):
                 return [f"{call}: forward never applies self.dropout: in training mode, with the dropout "
                         "inside nn.RNN switched off, your output equals the eval-mode output. Return "
                         "self.head(self.dropout(output[:, -1])) — with one layer, that is the only dropout "
@@ -765,7 +751,7 @@ WHY = {
 }
 
 
-class Diagnose(OwnWork):
+class Diagnose(Check):
     """``diagnose(history) -> "overfitting" | "underfitting" | "good fit"``."""
 
     name = "a04_diagnose"
@@ -822,7 +808,7 @@ def _out_shape(model, input_size):
     return [int(n) for n in _silently(model, x)[0].shape]
 
 
-class SwapLayer(OwnWork):
+class SwapLayer(Check):
     """``swap_recurrent_layer(model, kind)`` replaces model.rnn by nn.RNN/GRU/LSTM, same settings."""
 
     name = "a04_swap_layer"

@@ -2,7 +2,7 @@
 the student's answer does not pass its check yet (``course.practice.working``), so that a stuck student
 still sees every measurement. Graded cells never use them: a student cell that imports this module is
 flagged for review (course/checks/rules.py), and a graded answer that reaches it gets no credit
-(checks.OwnWork)."""
+(``Check.own_work`` in course/checks/core.py)."""
 from __future__ import annotations
 
 import copy
