@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from course.assignments.a05_gru_and_packing import checks as gru_checks
+from course.assignments.a05_gru_and_packing import reference as a05_reference
 from course.checks import REGISTRY, core
 from course.checks.rules import Program
 from fixtures import a05_gru_and_packing as a05_fixtures
@@ -469,7 +470,7 @@ FALLBACKS = [  # (check, grade_id, the course's answer's arguments, the honest a
 def test_working_keeps_a_passing_answer_and_falls_back_on_the_course_answer(check, grade_id, args, honest,
                                                                             kw, capsys):
     from course.practice import working
-    reference = gru_checks.course_answer(grade_id, *args)
+    reference = a05_reference.answer(grade_id, *args)
     assert working(check, reference, None, **kw) is reference  # the course's answer passes its check
     assert working(check, honest, reference, label=grade_id, **kw) is honest
     assert capsys.readouterr().out == ""
@@ -481,24 +482,23 @@ def test_working_keeps_a_passing_answer_and_falls_back_on_the_course_answer(chec
 def test_a2s_output_falls_back_on_the_course_gru(capsys):
     from course.practice import working
     x = torch.randn(5, 3, 10)
-    reference = REGISTRY["a05_last_step"].course_answer("fill_call", x)
+    reference = a05_reference.answer("fill_call", x)
     kw = {"seq_len": 5, "batch": 3, "hidden_size": 20}
     assert working("runs_rnn", (None, None), reference, label="output, hidden", **kw) is reference
     assert "Note: output, hidden" in capsys.readouterr().out
     assert working("runs_rnn", reference, None, **kw) is reference
 
 
-def test_the_course_answers_are_reached_through_a_check_only():
-    """Every a05 check knows course_answer; the notebook imports no module that holds them."""
-    for name, check in REGISTRY.items():
-        if name.startswith("a05_"):
-            assert check.course_answer is gru_checks.course_answer
+def test_the_stand_ins_are_used_by_locked_cells_only_and_earn_nothing():
+    """Cells that reach the course's answers are locked; an answer borrowing one gets no credit."""
     nb = nbformat.read(next((ROOT / "source").glob("05_*/*.ipynb")), as_version=4)
-    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "reference" not in sources
     for cell in nb.cells:
-        if "course_answer" in cell.source:
+        if cell.cell_type == "code" and "reference.answer(" in cell.source:
             assert cell.metadata["nbgrader"]["locked"], cell.metadata
+    setup = "from course.assignments.a05_gru_and_packing import reference"
+    found = REGISTRY["a05_collate"].scan(Program([(setup, False), ("collate = reference.answer('collate')", True)]),
+                                         "collate")
+    assert found and "the course's stand-in" in found[0]
 
 
 def test_the_unanswered_classifier_is_told_so_not_told_to_pack():

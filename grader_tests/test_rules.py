@@ -181,3 +181,9 @@ def test_own_code_next_to_the_stand_ins_is_not_blamed():
     assert REGISTRY["a03_fit"].scan(Program(cells), "fit") == []
     # the trained model comes from a locked demonstration; its cell checks the student's fit first
     assert REGISTRY["a03_accuracy"].scan(Program(cells), "order_model") == []
+
+
+def test_an_assignments_checks_reached_through_a_module_alias_is_flagged():
+    found = tampering(Program([("import course.assignments.a05_gru_and_packing as p\n"
+                                "gru_cell = p.checks.gru_step", True)]))
+    assert any("grader's internals" in f for f in found), found

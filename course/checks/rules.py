@@ -461,7 +461,9 @@ _SCOPED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _rewrite(cell) -> str | None:
     """The cell's code with its function-local names renamed, or None if it cannot be rewritten."""
     try:
-        memo: dict = {}
+        # ast's Load/Store/Del singletons are shared by every tree; once an IPython traceback has passed
+        # through a library, they can carry a `parent` reaching a whole module: never copy them.
+        memo: dict = {id(n): n for tree in cell.trees for n in ast.walk(tree) if isinstance(n, ast.expr_context)}
         trees = copy.deepcopy(cell.trees, memo)
         exempt = {id(memo[i]) for i in cell.exempt if i in memo}
         parts = []
@@ -607,6 +609,8 @@ def tampering(program: Program) -> list[str]:
                     flag(node, f"reaches into {attr}")
                 elif attr in DENIED_ATTRS:
                     flag(node, f"uses .{attr}")
+                elif attr in DENIED_COURSE_PARTS and _root(node) in modules and _root(node) != "checks":
+                    flag(node, f"reaches the grader's internals ({ast.unparse(node)[:60]})")
                 if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in modules | BUILTIN_NAMES:
                     flag(node, f"changes {ast.unparse(node)} (patches a module)")
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):

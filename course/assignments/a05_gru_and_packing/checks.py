@@ -1063,19 +1063,3 @@ class ParamCount(Check):
     def passed(self, got, module="", **kw):
         return f"right: nn.{module} learns {got['answer']} numbers."
 
-
-# ---------------------------------------------------------------------------------------------
-# The course's own answers (reference.py), for course.practice.working
-# ---------------------------------------------------------------------------------------------
-def course_answer(grade_id, *args):
-    """The course's answer to the exercise whose answer cell is ``grade_id``, for a demonstration after
-    it (course.practice.working): ``checks.a05_collate.course_answer("collate")``. Reached through a
-    check so that the notebook binds no name to them: a student's cell that uses ``checks`` other than to
-    call a check, or imports an assignment's reference module, is flagged by rules.tampering."""
-    from . import reference
-    return reference.ANSWERS[grade_id](*args)
-
-
-for _cls in (GRUCellCheck, GRUForward, LastStep, Collate, LastValid, PackedClassifier, LSTMCellCheck,
-             ParamCount):
-    _cls.course_answer = staticmethod(course_answer)
