@@ -10,6 +10,8 @@ from torch import nn
 
 from course import checks
 from course.assignments.a04_overfitting import experiments
+from course.assignments.a04_overfitting import reference as a04_reference
+from fixtures import a04_overfitting as a04_fixtures
 from course.checks import CheckFailed
 from course.assignments.a04_overfitting.checks import diagnose_cases, reference_stopping, stopping_cases
 
@@ -506,38 +508,27 @@ def test_tables_write_shares_and_epochs():
 
 # --- mistakes a student tester typed in, each named by its message ----------------------------------
 
-def test_a_tie_is_no_improvement_and_costs_only_the_patience_cell():
-    class Tie(EarlyStopping):                     # val_loss <= best: a tie resets the counter
-        def step(self, val_loss, model):
-            self.epoch += 1
-            if val_loss <= self.best - self.min_delta:
-                self.best, self.best_epoch, self.counter = val_loss, self.epoch, 0
-                self.best_state = copy.deepcopy(model.state_dict())
-            else:
-                self.counter += 1
-            return self.counter >= self.patience
+def _stopper_variant(*pairs):
+    """The course's EarlyStopping with (old, new) edits: a student's version of it."""
+    namespace = {"copy": copy, "torch": torch, "nn": nn}
+    exec(a04_fixtures._edited(a04_reference.EarlyStopping, *pairs), namespace)
+    return namespace["EarlyStopping"]
 
+
+def test_a_tie_is_no_improvement_and_costs_only_the_patience_cell():
+    tie = _stopper_variant(("val_loss < self.best", "val_loss <= self.best"))  # a tie resets the counter
     for seed in SEEDS:
-        fails(checks.a04_early_stopping, Tie, "use <, not <=", seed=seed)
-        checks.a04_early_stopping_restore(Tie, seed=seed)
-        checks.a04_early_stopping_min_delta(Tie, seed=seed)
+        fails(checks.a04_early_stopping, tie, "use <, not <=", seed=seed)
+        checks.a04_early_stopping_restore(tie, seed=seed)
+        checks.a04_early_stopping_min_delta(tie, seed=seed)
 
 
 def test_comparing_with_the_previous_epoch_is_caught_on_every_seed():
-    class Previous(EarlyStopping):
-        def step(self, val_loss, model):
-            self.epoch += 1
-            improved = val_loss < getattr(self, "previous", float("inf"))
-            self.previous = val_loss
-            if improved:
-                self.best, self.best_epoch, self.counter = val_loss, self.epoch, 0
-                self.best_state = copy.deepcopy(model.state_dict())
-            else:
-                self.counter += 1
-            return self.counter >= self.patience
-
+    previous = _stopper_variant(("if val_loss < self.best - self.min_delta:",
+                                 'improved = val_loss < getattr(self, "previous", float("inf"))\n'
+                                 "        self.previous = val_loss\n        if improved:"))
     for seed in SEEDS:
-        fails(checks.a04_early_stopping, Previous, "compare with the best loss so far", seed=seed)
+        fails(checks.a04_early_stopping, previous, "compare with the best loss so far", seed=seed)
 
 
 def test_stopping_cases_have_one_tie_curve_and_one_dip():
