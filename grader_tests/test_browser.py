@@ -64,6 +64,13 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = nbgrader_env(home)
     env.pop("COURSE_WIDGETS", None)
+    # every cell stays rendered: with the default "contentVisibility" a cell scrolled out of view
+    # counts as hidden for Playwright, and running a cell scrolls to the next one
+    settings = home / "lab-settings"
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        '{"windowingMode": "none"}')
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
     port, token = _free_port(), secrets.token_hex(16)
     log = open(root.parent / "lab.log", "w")
     server = subprocess.Popen(
@@ -85,8 +92,10 @@ def lab(tmp_path_factory):
                     raise RuntimeError("jupyter lab did not start:\n" +
                                        (root.parent / "lab.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield {"url": f"{base}/lab/tree/{NOTEBOOK}?token={token}",
-               "url_05": f"{base}/lab/tree/{NOTEBOOK_05}?token={token}", "root": root}
+        # reset: a fresh workspace holding only this notebook (otherwise Lab reopens 02's tab behind
+        # 05's, and page-wide locators find 02's cells and its hidden execution indicator first)
+        yield {"url": f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}",
+               "url_05": f"{base}/lab/tree/{NOTEBOOK_05}?reset&token={token}", "root": root}
     finally:
         server.terminate()
         try:
@@ -131,8 +140,9 @@ def _run(page, cell, timeout_s=240):
     cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
+    # "attached" as well: the prompt counts, wherever the notebook has scrolled to
     cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]")).wait_for(
-        timeout=timeout_s * 1000)
+        state="attached", timeout=timeout_s * 1000)
 
 
 def _explain(page, cell, what):
