@@ -7,9 +7,13 @@ assignments that exist (source/<a> with a notebook). In one run, on the same inp
   * nbgrader_serial_s: one `nbgrader autograde <a> --force` per assignment (gradebook generated before,
     untimed, as an instructor would have it);
   * course_grade_s: `python -m course.grade` with W workers (template gradebooks built before, untimed,
-    for the same reason; --cold times their construction too);
+    for the same reason; --cold times their construction too), as it grades by default: cells that no
+    graded cell depends on are not re-run; course_grade_run_all_s: the same with --run-all;
   * limit_s: each submitted notebook executed bare (nbclient, fresh kernel, no nbgrader), summed, / W.
-The last line is one JSON object.
+Then a table per assignment and per notebook: bare Run-All, plain nbgrader, one course.grade job with
+and without skipping, cells skipped, sandbox + kernel start, the imports cell, and the machine hours a
+class of 1,000 would take on N cores (--cores). cpu_busy: the children's CPU time / (wall x workers),
+what a kernel started ahead of time could still win. The last line is one JSON object.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import re
 import shutil
 import subprocess
@@ -85,6 +90,8 @@ def main():
     p.add_argument("--workers", type=int)
     p.add_argument("--cold", action="store_true")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--cores", type=int, nargs="+", default=[2, 32],
+                   help="core counts for the class-of-1,000 projection")
     args = p.parse_args()
     from course.grading.pool import default_workers
     from course.grading.sandbox import bwrap_path
@@ -123,35 +130,79 @@ def main():
             cache = grade.template_cache(out, a, files, config)
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(job.build_template(a, files, config))
-    # 1. plain serial nbgrader
+    # 1. plain serial nbgrader, one assignment at a time
+    per = {a: {} for a, _ in ready}
     start = time.monotonic()
     for a, _ in ready:
+        t = time.monotonic()
         subprocess.run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"],
                        cwd=course, env=env(), capture_output=True)
+        per[a]["nbgrader_s"] = time.monotonic() - t
     nbgrader_s = time.monotonic() - start
     print(f"nbgrader autograde (serial): {nbgrader_s:.1f} s", file=sys.stderr)
-    # 2. this command
-    start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
-                           str(course), "--out", str(out), "--workers", str(workers), "--quiet"],
-                          cwd=course, env=env(), capture_output=True, text=True)
-    course_s = time.monotonic() - start
-    print(proc.stdout.strip(), file=sys.stderr)
-    if proc.returncode:
-        print(proc.stderr[-3000:], file=sys.stderr)
-    summary = json.loads((out / "reports" / "results.json").read_text())["summary"] if proc.returncode == 0 else {}
-    # 3. the physical limit
-    bare = [bare_run(p) for p in sorted((course / "submitted").rglob("*.ipynb"))]
-    limit = sum(bare) / workers
-    print(f"course.grade: {course_s:.1f} s; bare executions: {sum(bare):.1f} s total", file=sys.stderr)
+    # 2. this command: default (cells no grade needs are not re-run), then --run-all
+    runs = {}
+    for mode, extra in (("skip", []), ("run_all", ["--run-all"])):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "course.grade", str(course / "submitted"), "--course-dir",
+                               str(course), "--out", str(out), "--workers", str(workers), "--quiet", *extra],
+                              cwd=course, env=env(), capture_output=True, text=True)
+        wall = time.monotonic() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"course.grade ({mode}): {wall:.1f} s, CPU busy {cpu / (wall * workers):.0%}", file=sys.stderr)
+        if proc.returncode:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"course.grade failed in mode {mode}")
+        doc = json.loads((out / "reports" / "results.json").read_text())
+        runs[mode] = {"wall": wall, "cpu_busy": cpu / (wall * workers), "doc": doc}
+        for r in doc["submissions"]:
+            d = per[r["assignment"]].setdefault(mode, {"job_s": [], "startup_s": [], "first_cell_s": [],
+                                                       "skipped": []})
+            d["job_s"].append(r["seconds"])
+            for nb, t in r.get("timing", {}).items():
+                d["startup_s"].append(t.get("startup_s") or 0)
+                d["first_cell_s"].append(t.get("first_cell_s") or 0)
+                d["skipped"].append(len(r.get("skipped", {}).get(nb, [])))
+    # 3. the physical limit: each notebook executed bare, once
+    bare = {}
+    for path in sorted((course / "submitted").rglob("*.ipynb")):
+        bare.setdefault(path.parent.name, []).append(bare_run(path))
+    limit = sum(map(sum, bare.values())) / workers
     if not args.keep:
         shutil.rmtree(course, ignore_errors=True)
+
+    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+    print(f"\nper notebook, seconds (mean over submissions; course.grade = one job in one worker). "
+          f"A class of 1,000 on N cores: 1000 x job seconds / N, in hours.", file=sys.stderr)
+    head = (f"{'assignment':24} {'subs':>4} {'bare':>6} {'nbgrader':>8} {'job all':>8} {'job skip':>8} "
+            f"{'skipped':>7} {'start':>6} {'imports':>7}  " + "  ".join(f"1000@{n} all/skip" for n in args.cores))
+    print(head, file=sys.stderr)
+    table = {}
+    for a, _ in ready:
+        n = len(bare.get(a, [])) or 1
+        row = {"submissions": n, "bare_s": mean(bare.get(a, [])), "nbgrader_s": per[a]["nbgrader_s"] / n,
+               "job_run_all_s": mean(per[a]["run_all"]["job_s"]), "job_skip_s": mean(per[a]["skip"]["job_s"]),
+               "cells_skipped": mean(per[a]["skip"]["skipped"]), "startup_s": mean(per[a]["skip"]["startup_s"]),
+               "first_cell_s": mean(per[a]["skip"]["first_cell_s"])}
+        row["class_1000_hours"] = {str(c): [round(1000 * row["job_run_all_s"] / c / 3600, 2),
+                                            round(1000 * row["job_skip_s"] / c / 3600, 2)] for c in args.cores}
+        table[a] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
+        print(f"{a:24} {n:4d} {row['bare_s']:6.1f} {row['nbgrader_s']:8.1f} {row['job_run_all_s']:8.1f} "
+              f"{row['job_skip_s']:8.1f} {row['cells_skipped']:7.1f} {row['startup_s']:6.1f} "
+              f"{row['first_cell_s']:7.1f}  " + "  ".join(f"{h[0]:>7.2f}/{h[1]:<5.2f}" for h in
+                                                         row["class_1000_hours"].values()), file=sys.stderr)
+    skip_s, all_s = runs["skip"]["wall"], runs["run_all"]["wall"]
     print(json.dumps({"submissions": args.n, "notebooks": notebooks, "workers": workers,
-                      "nbgrader_serial_s": round(nbgrader_s, 1), "course_grade_s": round(course_s, 1),
-                      "ratio": round(nbgrader_s / course_s, 2), "limit_s": round(limit, 1),
-                      "efficiency": round(limit / course_s, 2),
-                      "sandbox": summary.get("sandbox", "on" if bwrap_path() else "off"),
-                      "assignments": [a for a, _ in ready]}))
+                      "nbgrader_serial_s": round(nbgrader_s, 1), "course_grade_s": round(skip_s, 1),
+                      "course_grade_run_all_s": round(all_s, 1),
+                      "ratio": round(nbgrader_s / skip_s, 2), "ratio_run_all": round(nbgrader_s / all_s, 2),
+                      "cpu_busy": round(runs["skip"]["cpu_busy"], 2),
+                      "cpu_busy_run_all": round(runs["run_all"]["cpu_busy"], 2),
+                      "limit_s": round(limit, 1), "efficiency_run_all": round(limit / all_s, 2),
+                      "sandbox": runs["skip"]["doc"]["summary"].get("sandbox", "on" if bwrap_path() else "off"),
+                      "per_assignment": table}))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,8 @@ def parse(argv=None):
     p.add_argument("--processes", type=int, default=Limits.processes)
     p.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds)
     p.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap (limits still apply)")
+    p.add_argument("--run-all", action="store_true",
+                   help="re-run every cell, also those no graded cell depends on (slower, same grades)")
     p.add_argument("--no-template-cache", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
@@ -92,7 +94,8 @@ def main(argv=None, *, client=None) -> dict:
     master = (args.gradebook or out / "gradebook.db").resolve()
     config = base_config(course_dir)
     options = {"timeout": args.timeout, "memory_mb": args.memory_mb, "processes": args.processes,
-               "cpu_seconds": args.cpu_seconds, "sandbox": not args.no_sandbox}
+               "cpu_seconds": args.cpu_seconds, "sandbox": not args.no_sandbox,
+               "skip_unneeded": not args.run_all}
     sandbox = "on" if (bwrap_path() and not args.no_sandbox) else "off"
     if sandbox == "off":
         print(f"sandbox: off ({'--no-sandbox' if args.no_sandbox else bwrap_problem()}); resource limits "

@@ -12,7 +12,9 @@ mistake. Properties asserted for every assignment:
 * each mistake loses exactly its cells (every other cell keeps its points);
 * the feedback names the mistake (a phrase in the output of the autograded test cell);
 * the hidden tests are back in the autograded notebook, and no test cell writes to stderr;
-* the release holds no solution, no hidden test, no key.
+* the release holds no solution, no hidden test, no key;
+* skipping the cells no grade needs (the default) changes no score: the same submissions are graded
+  again with ``--run-all`` and every cell of every fixture must score the same.
 
 Plain ``nbgrader autograde`` is still documented, so assignment 01 also goes through it once (solution,
 blank and one mistake), with ``harness.Course.autograde``.
@@ -89,9 +91,7 @@ def courses(tmp_path_factory):
     return get
 
 
-@pytest.fixture(scope="module")
-def graded(courses, request):
-    """package -> Graded: ONE course.grade run per assignment, made on first use and kept."""
+def _grading_runs(courses, request, args=()):
     done = {}
 
     def get(package):
@@ -99,8 +99,8 @@ def graded(courses, request):
             try:
                 course, fx = courses(package), FIXTURES[package]
                 subs = fixture_submissions(course, fx.MISTAKES, fx.STYLES)
-                run = course.course_grade(subs, workers=WORKERS)
-                say(request, f"course.grade {source_folder(package)}: {len(subs)} submissions in "
+                run = course.course_grade(subs, workers=WORKERS, args=args)
+                say(request, f"course.grade {' '.join(args)} {source_folder(package)}: {len(subs)} submissions in "
                              f"{run.seconds:.0f} s ({WORKERS} workers, peak 1-min load average "
                              f"{run.peak_load:.1f}) — {run.stdout.strip().splitlines()[0]}")
                 done[package] = Graded(course, run, fx)
@@ -110,6 +110,19 @@ def graded(courses, request):
             raise done[package]
         return done[package]
     return get
+
+
+@pytest.fixture(scope="module")
+def graded(courses, request):
+    """package -> Graded: ONE course.grade run per assignment (the default: cells no graded cell
+    depends on are not re-run), made on first use and kept."""
+    return _grading_runs(courses, request)
+
+
+@pytest.fixture(scope="module")
+def graded_run_all(courses, request):
+    """The same submissions graded with --run-all (every cell re-run)."""
+    return _grading_runs(courses, request, ("--run-all",))
 
 
 # -- the release (generate_assignment only: no grading run needed) -------------------------------------
@@ -202,6 +215,22 @@ def test_no_test_cell_writes_to_stderr(graded, package):
         if cell.metadata.get("nbgrader", {}).get("grade"):
             assert not [o for o in cell.get("outputs", []) if o.get("name") == "stderr"], \
                 cell.metadata["nbgrader"]["grade_id"]
+
+
+# -- skipping what no grade needs -------------------------------------------------------------------
+@pytest.mark.parametrize("package", PACKAGES)
+def test_skipping_cells_no_grade_needs_changes_no_score(graded, graded_run_all, package):
+    """Every fixture (solution, blank, styles, each mistake) graded both ways: the same score for
+    every cell, the same flags; and the default run did skip cells."""
+    fast, full = graded(package), graded_run_all(package)
+    assert sorted(fast.run.results) == sorted(full.run.results)
+    differ = {s: (fast.scores(s), full.scores(s)) for s in fast.run.results
+              if fast.scores(s) != full.scores(s)}
+    assert not differ, differ
+    assert {s: fast.run.flags(s) for s in fast.run.results} == {s: full.run.flags(s) for s in full.run.results}
+    skipped = fast.run.results["solution"]["skipped"]
+    assert any(skipped.values()), "nothing was skipped in the solution"
+    assert not any(full.run.results["solution"]["skipped"].values())
 
 
 # -- plain `nbgrader autograde` (still documented in the README): assignment 01 only --------------------

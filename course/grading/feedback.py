@@ -61,6 +61,21 @@ def _outputs(cell) -> str:
     return "".join(parts)
 
 
+def _ranges(numbers) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    out, run = [], []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)
+
+
 def feedback_html(autograded_text: str, events: dict, scores: dict, student: str, assignment: str) -> str:
     nb = public_copy(nbformat.reads(autograded_text, as_version=4), events)
     got = sum(v or 0 for v in scores.get("scores", {}).values())
@@ -77,7 +92,13 @@ def feedback_html(autograded_text: str, events: dict, scores: dict, student: str
             f"{html.escape(student)}</title>{STYLE}</head><body>",
             f"<h1>{html.escape(assignment)}: feedback for {html.escape(student)}</h1>",
             f"<p><b>Score: {got:g} / {full:g}</b></p><table><tr><th>test</th><th>points</th>"
-            f"<th>message</th></tr>{''.join(rows)}</table><hr>"]
+            f"<th>message</th></tr>{''.join(rows)}</table>"]
+    skipped = events.get("skipped", [])
+    if skipped:
+        body.append(f"<p>{len(skipped)} cells were not re-run when grading, because no graded cell "
+                    f"depends on them (demonstrations, plots, practice): cells {_ranges(skipped)}. "
+                    "Their outputs are the ones in your own notebook.</p>")
+    body.append("<hr>")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             body.append(_markdown(cell.source))

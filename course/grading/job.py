@@ -56,6 +56,7 @@ def _config(base: dict, root: Path, work: Path, options: dict):
     cfg.OverwriteCells.add_missing_cells = True
     cfg.SealedExecute.workroot = str(work)
     cfg.SealedExecute.use_bwrap = bool(options.get("sandbox", True))
+    cfg.SealedExecute.skip_unneeded = bool(options.get("skip_unneeded", True))
     for key in ("timeout", "memory_mb", "processes", "cpu_seconds", "output_kb"):
         if options.get(key) is not None:
             setattr(cfg.SealedExecute, key, options[key])

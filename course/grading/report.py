@@ -134,7 +134,13 @@ def write(results: list[dict], outdir: Path, meta: dict) -> dict:
            "submissions": [{k: r.get(k) for k in ("student", "assignment", "status", "flags", "errors", "seconds",
                                                   "sandbox", "worker")}
                            | {"scores": {nb: d["scores"] for nb, d in r.get("notebooks", {}).items()},
-                              "max": {nb: d["max"] for nb, d in r.get("notebooks", {}).items()}}
+                              "max": {nb: d["max"] for nb, d in r.get("notebooks", {}).items()},
+                              # cells not re-run (nothing graded depends on them), per notebook
+                              "skipped": {nb: ev.get("skipped", []) for nb, ev in r.get("events", {}).items()},
+                              "timing": {nb: {k: ev.get(k) for k in ("seconds", "startup_s", "prepare_s", "first_cell_s",
+                                                                     "other_cells_s", "test_cells_s",
+                                                                     "stop_s", "slowest")}
+                                         for nb, ev in r.get("events", {}).items()}}
                            for r in results]}
     (outdir / "results.json").write_text(json.dumps(doc, indent=1, default=str))
     return doc

@@ -154,6 +154,10 @@ def read_result(path: Path):
     return decode(header, arrays)
 
 
+SKIPPED_NOTE = ("[not re-run when grading: no graded cell depends on this cell; its output is in your "
+                "own notebook]\n")
+
+
 def _error(message: str, ename: str = "CheckFailed") -> NotebookNode:
     return new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
@@ -189,6 +193,15 @@ class Events:
     seconds: float = 0.0
     contained: bool = False        # processes the kernel starts are capped (sandbox or unprivileged uid)
     setup_error: str = ""          # the grading environment is broken: the batch must stop
+    skipped: list = field(default_factory=list)   # cell numbers (1-based) not re-run: nothing graded needs them
+    run_all: str = ""              # why every cell ran, when skipping was on but could not be used
+    startup_s: float = 0.0         # sandbox + kernel start + the course import check
+    first_cell_s: float = 0.0      # the first cell run (the notebook's imports)
+    test_cells_s: float = 0.0      # judging the test cells (probes in the kernel, judges here)
+    other_cells_s: float = 0.0     # running every other cell that ran (the imports cell included)
+    slowest: list = field(default_factory=list)   # [seconds, cell number] of the 5 slowest such cells
+    prepare_s: float = 0.0         # work folder, trusted tests, the rules' reading of the source, the plan
+    stop_s: float = 0.0            # shutting the kernel down
 
 
 class SealedExecute(Execute):
@@ -201,6 +214,7 @@ class SealedExecute(Execute):
     processes = Integer(Limits.processes).tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
     output_kb = Integer(Limits.output_kb).tag(config=True)
+    skip_unneeded = Bool(True, help="run only the cells a graded cell depends on (depends.plan)").tag(config=True)
 
     # -- output cap ------------------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
@@ -256,6 +270,8 @@ class SealedExecute(Execute):
         return work
 
     async def _start(self):
+        # the sandbox is thrown away afterwards: no graceful shutdown to wait for (saves ~1-3 s)
+        self.shutdown_kernel = "immediate"
         km = SandboxKernelManager(kernel_name="python3")
         km.sandbox = self._sandbox
         km.transport = "ipc"
@@ -298,6 +314,7 @@ class SealedExecute(Execute):
             self.km = self.kc = None
 
     async def _run(self):
+        began = time.monotonic()
         self.reset_execution_trackers()
         self._work = self._prepare_workdir()
         limits = Limits(memory_mb=self.memory_mb, processes=self.processes, cpu_seconds=self.cpu_seconds,
@@ -321,12 +338,16 @@ class SealedExecute(Execute):
                           f"({self._sandbox.containment_reason}); grade it on a sandboxed grader")
             self.events.flags.append(self._dead)
         else:
+            started = time.monotonic()
             try:
                 await self._start()
             except Exception as exc:
                 raise GraderSetupError(f"the sandboxed kernel did not start ({type(exc).__name__}: {exc})") from exc
             await self._preflight()
+            self.events.startup_s = round(time.monotonic() - started, 3)
         self._student_ran = False
+        needed = self._needed_cells(tests)
+        self.events.prepare_s = round(time.monotonic() - began - self.events.startup_s, 3)
         try:
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
@@ -334,6 +355,11 @@ class SealedExecute(Execute):
                 meta = cell.metadata.get("nbgrader", {})
                 grade_id = meta.get("grade_id")
                 is_test = grade_id in tests and meta.get("grade") and not meta.get("solution")
+                if index not in needed:
+                    cell.outputs = [_stdout(SKIPPED_NOTE)]
+                    cell.execution_count = None
+                    self.events.skipped.append(index + 1)
+                    continue
                 if self._dead:
                     cell.outputs = [_error(f"not graded: {self._dead}", "KernelDied")] if is_test else []
                     if is_test:
@@ -348,11 +374,19 @@ class SealedExecute(Execute):
                         cell.source = tests[grade_id]
                         await self._run_cell(cell, index)
                         continue
+                    started = time.monotonic()
                     await self._run_test_cell(cell, index, grade_id, plan)
+                    self.events.test_cells_s += time.monotonic() - started
                 else:
                     student = bool(meta.get("solution")) or not grade_id
                     self._student_ran |= student
+                    started = time.monotonic()
                     state = await self._execute(cell, index)
+                    took = round(time.monotonic() - started, 3)
+                    if not self.events.first_cell_s:  # the set-up cell: import torch, course, matplotlib
+                        self.events.first_cell_s = took
+                    self.events.other_cells_s += took
+                    self.events.slowest = sorted(self.events.slowest + [[took, index + 1]], reverse=True)[:5]
                     failed = any(o.get("output_type") == "error" for o in cell.outputs)
                     if (failed or state) and not self._student_ran:
                         error = next((o for o in cell.outputs if o.get("output_type") == "error"), {})
@@ -361,7 +395,37 @@ class SealedExecute(Execute):
                             f"ran ({error.get('ename', state)}: {str(error.get('evalue', ''))[:300]}); "
                             "fix the grading environment — nobody was graded")
         finally:
+            stopping = time.monotonic()
             await self._stop()
+            self.events.stop_s = round(time.monotonic() - stopping, 3)
+
+    def _needed_cells(self, tests: dict) -> set:
+        """Indices of the code cells to run: all of them, or (skip_unneeded) those depends.plan keeps.
+        Decided here from the source (locked cells restored by nbgrader, test cells from the
+        gradebook), never from the kernel."""
+        from .depends import plan
+        code = [(i, c) for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
+        if not self.skip_unneeded:
+            return {i for i, _ in code}
+        cells = []
+        for _, c in code:
+            meta = c.metadata.get("nbgrader", {})
+            gid = meta.get("grade_id")
+            if gid in tests and meta.get("grade") and not meta.get("solution"):
+                cells.append(("test", tests[gid]))
+            else:
+                cells.append(("answer" if meta.get("solution") else "other", c.source))
+        found = plan(cells)
+        self.events.run_all = found.opaque
+        return {code[j][0] for j in found.run}
+
+    async def _reseed(self, index: int):
+        """Every cell starts from generators seeded by its position, whichever cells ran before it:
+        skipping a cell then never changes the random numbers a later cell draws. Sent without
+        waiting (the kernel runs requests in order; nbclient ignores replies to other requests)."""
+        seed = 1_000 + index
+        self.kc.execute(f"__import__('torch').manual_seed({seed}); __import__('random').seed({seed}); "
+                        f"__import__('numpy').random.seed({seed})", silent=True, store_history=False)
 
     async def _preflight(self):
         """The kernel must import exactly the course package this process judges with."""
@@ -388,6 +452,8 @@ class SealedExecute(Execute):
             self.nb.cells[index] = original
 
     async def _execute_inner(self, cell, index, store_history):
+        if store_history:  # a notebook cell, not a probe or a print line of a test cell
+            await self._reseed(index)
         try:
             await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1,
                                           store_history=store_history)
