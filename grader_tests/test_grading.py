@@ -231,6 +231,13 @@ def test_skipping_cells_no_grade_needs_changes_no_score(graded, graded_run_all, 
     skipped = fast.run.results["solution"]["skipped"]
     assert any(skipped.values()), "nothing was skipped in the solution"
     assert not any(full.run.results["solution"]["skipped"].values())
+    # the student is told which cells were not re-run, in the feedback and in the cells themselves
+    page = next((fast.run.out / "feedback" / "solution").rglob("*.html")).read_text()
+    assert "were not re-run when grading" in page
+    nb = fast.run.autograded("solution")
+    notes = [i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and "not re-run when grading" in "".join(o.get("text", "") for o in c.get("outputs", []))]
+    assert notes == sorted(n for cells in skipped.values() for n in cells)
 
 
 # -- plain `nbgrader autograde` (still documented in the README): assignment 01 only --------------------
