@@ -2,15 +2,14 @@
 and LSTM cells and the layout of h0."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, Rectangle
+from .lazy import patches, plt
 
-SAMPLE_COLOURS = plt.cm.tab10.colors
+SAMPLE_COLOURS = [f"C{i}" for i in range(10)]  # the default cycle (tab10), without importing pyplot
 
 
 def _arrow(ax, start, end, **kw):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
-                                 color=kw.pop("color", "0.3"), lw=kw.pop("lw", 1.4), **kw))
+    ax.add_patch(patches.FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
+                                         color=kw.pop("color", "0.3"), lw=kw.pop("lw", 1.4), **kw))
 
 
 def tensor_layout(seq_len=4, batch=3, input_size=5, batch_first=False):
@@ -27,8 +26,8 @@ def tensor_layout(seq_len=4, batch=3, input_size=5, batch_first=False):
             sample = o if batch_first else i
             step = i if batch_first else o
             for f in range(input_size):
-                ax.add_patch(Rectangle((x0 + f, inner - 1 - i), 1, 1, ec="white",
-                                       fc=SAMPLE_COLOURS[sample % 10], alpha=0.35 + 0.6 * (step + 1) / seq_len))
+                ax.add_patch(patches.Rectangle((x0 + f, inner - 1 - i), 1, 1, ec="white",
+                                               fc=SAMPLE_COLOURS[sample % 10], alpha=0.35 + 0.6 * (step + 1) / seq_len))
             ax.text(x0 - 0.3, inner - 0.5 - i, f"t={step}" if batch_first else f"b={sample}",
                     ha="right", va="center", fontsize=8)
         ax.text(x0 + input_size / 2, inner + 0.4, f"x[{o}]", ha="center", fontsize=10, weight="bold")
@@ -50,7 +49,7 @@ def unrolled_rnn(steps=4, label="RNN"):
     fig, ax = plt.subplots(figsize=(2.2 * steps + 1.5, 3))
     for t in range(steps):
         x = 1 + 2.2 * t
-        ax.add_patch(Rectangle((x, 1), 1.2, 1, fc="#cfe3f7", ec="#2f6db5", lw=1.5))
+        ax.add_patch(patches.Rectangle((x, 1), 1.2, 1, fc="#cfe3f7", ec="#2f6db5", lw=1.5))
         ax.text(x + 0.6, 1.5, label, ha="center", va="center", fontsize=9)
         ax.text(x + 0.6, 0.05, f"$x_{t + 1}$", ha="center", fontsize=12)
         _arrow(ax, (x + 0.6, 0.35), (x + 0.6, 1))
@@ -76,8 +75,8 @@ def stacked_rnn(num_layers=3, steps=4):
         for t in range(steps):
             x, y = 1.8 * t, 1.2 * k + 0.6
             last = t == steps - 1
-            ax.add_patch(Rectangle((x, y), 1, 0.6, fc="#fde2c4" if last else "#cfe3f7",
-                                   ec="#2f6db5", lw=1.2))
+            ax.add_patch(patches.Rectangle((x, y), 1, 0.6, fc="#fde2c4" if last else "#cfe3f7",
+                                           ec="#2f6db5", lw=1.2))
             ax.text(x + 0.5, y + 0.3, f"layer {k}", ha="center", va="center", fontsize=7)
             if t:
                 _arrow(ax, (x - 0.8, y + 0.3), (x, y + 0.3), color="#c0392b")
@@ -131,8 +130,8 @@ def _path(ax, points, color="0.3", lw=1.6, arrow=True, zorder=1):
         ax.plot(xs[:-1], ys[:-1], color=color, lw=lw, solid_capstyle="round", zorder=zorder)
     start = points[-2]
     if arrow:
-        ax.add_patch(FancyArrowPatch(start, points[-1], arrowstyle="-|>", mutation_scale=13,
-                                     color=color, lw=lw, shrinkA=0, shrinkB=0, zorder=zorder))
+        ax.add_patch(patches.FancyArrowPatch(start, points[-1], arrowstyle="-|>", mutation_scale=13,
+                                             color=color, lw=lw, shrinkA=0, shrinkB=0, zorder=zorder))
     else:
         ax.plot([start[0], points[-1][0]], [start[1], points[-1][1]], color=color, lw=lw, zorder=zorder)
 
@@ -328,8 +327,8 @@ def h0_layout(num_layers=2, directions=2, batch=3, hidden=8):
         y0 = height - (k + 1) * batch * size - k * gap
         for b in range(batch):
             for j in range(hidden):
-                ax.add_patch(Rectangle((j * size, y0 + (batch - 1 - b) * size), size, size,
-                                       fc=cmap(shade), ec="white", lw=0.8))
+                ax.add_patch(patches.Rectangle((j * size, y0 + (batch - 1 - b) * size), size, size,
+                                               fc=cmap(shade), ec="white", lw=0.8))
             ax.text(-0.1, y0 + (batch - 0.5 - b) * size, f"b={b}", ha="right", va="center", fontsize=7,
                     color="0.35")
         ax.text(-0.7, y0 + batch * size / 2, f"h0[{k}]", ha="right", va="center", fontsize=10,

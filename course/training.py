@@ -16,8 +16,9 @@ import math
 import sys
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
+
+from .lazy import plt
 
 _QUIET = False
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
+from .lazy import plt
+
 
 # Keys that JupyterLab / Notebook 7 put into the metadata of every execute_request
 # ({"cellId": ..., "deletedCells": [...], "recordTiming": ...}); nbclient (nbval, nbgrader) sends none.

@@ -56,6 +56,11 @@ CASES = {
     "passing a function on does not change it; setting its attribute does": (
         [SETUP, (A, "def f():\n    return 1"), (O, "g = practice.working(f)\nplots.show(g())"),
          (O, "f.cache = {}"), (T, "checks.c(f)")], {2}),
+    "a cell that may end or fork the kernel runs, and so does one calling a function that may": (
+        [SETUP, (O, "import os\nos._exit(0)"), (O, "exit()"), (O, "if True:\n    raise SystemExit(3)"),
+         (O, "from os import fork\nfork()"), (O, "def bye():\n    os.kill(os.getpid(), 9)"),
+         (O, "def later():\n    bye()"), (O, "later()"), (O, "print(os.path.join('a', 'b'))"),
+         (A, "def f():\n    return 1"), (T, "checks.c(f)")], {8}),
     "a cell that does not parse changes nothing": (
         [SETUP, (O, "x = = 1"), (A, "def f():\n    return 1"), (T, "checks.c(f)")], {1}),
 }

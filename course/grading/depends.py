@@ -13,8 +13,11 @@ Names are grouped by what may alias what (``a = b.layer`` or ``f(a, b)`` may let
 one reach the other; a function reaches the globals its body reads). A cell may change a group when it
 passes one of its names to a function, calls a method on it, calls it, or stores into it; reading
 (``x[0]``, ``x.shape``, ``print(x)``, ``len(x)``, ``x.sum()``, ``torch.cat([x, y])``) changes
-nothing. Assumed, and checked by grading every fixture both ways: the builtins and methods in
-PURE_BUILTINS and PURE_METHODS, and functions of torch, numpy and math whose names do not end in
+nothing. A cell that may end or fork the kernel's process (``os._exit``, ``exit()``, ``raise
+SystemExit``, a call into ``signal`` or ``subprocess``, or a function that makes one) always runs;
+one that loops forever or exhausts memory, and that no grade needs, is not run and costs nothing.
+
+Assumed, and checked by grading fixtures both ways: the builtins and methods in PURE_BUILTINS and PURE_METHODS, and functions of torch, numpy and math whose names do not end in
 ``_``, leave their arguments alone; iterating a value does not change it; calling a function or a
 class (or what ``practice.working`` returns) does not change the function itself.
 """
@@ -50,6 +53,12 @@ PURE_LIBRARIES = {"torch", "numpy", "math"}
 WRITERS = {"open", "save", "savez", "savez_compressed", "savetxt", "dump", "write", "write_text",
            "write_bytes", "to_csv", "mkdir", "makedirs", "rename", "replace_file", "unlink", "remove",
            "rmtree", "copy", "copyfile", "copytree", "move", "savefig", "touch", "symlink_to"}
+# Calls that may end, stop or multiply the kernel's process: a cell making one always runs (run in
+# full, a notebook that kills its kernel loses every later cell; skipping the cell must not undo that).
+PROCESS_LIBRARIES = {"os", "signal", "subprocess", "ctypes", "multiprocessing", "threading", "_thread",
+                     "resource", "posix", "pty", "faulthandler", "atexit", "concurrent", "asyncio", "pdb"}
+PROCESS_BUILTINS = {"exit", "quit", "breakpoint", "input"}
+PROCESS_EXCEPTIONS = {"SystemExit", "KeyboardInterrupt", "BaseException", "GeneratorExit"}
 STATE_CALL = re.compile(r"^(set_\w+|use_\w+|use|filterwarnings|simplefilter|resetwarnings|rc|"
                         r"rcdefaults|disable|enable|setrecursionlimit)$")
 
@@ -65,6 +74,28 @@ class Cell:
     touches: set = field(default_factory=set)  # names it may change: passed on, method-called, called
     links: list = field(default_factory=list)  # (is_def, names): names that may alias one another
     opaque: str = ""
+    ends: str = ""                 # why it may end the kernel's process (then it always runs)
+    risky_defs: dict = field(default_factory=dict)  # def name -> (may end the process?, names its body reads)
+
+
+def _process_call(node, imported: dict) -> str:
+    """The first call (or raise) under ``node`` that may end, stop or fork the process, as text."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Raise) and sub.exc is not None:
+            exc = sub.exc.func if isinstance(sub.exc, ast.Call) else sub.exc
+            if isinstance(exc, ast.Name) and exc.id in PROCESS_EXCEPTIONS:
+                return f"raise {exc.id}"
+        if not isinstance(sub, ast.Call):
+            continue
+        root, last = _callee(sub)
+        if root in PROCESS_BUILTINS and root not in imported and root == last:
+            return f"{root}()"
+        if imported.get(root) in PROCESS_LIBRARIES:
+            dotted = ast.unparse(sub.func)
+            if not re.match(r"(\w+\.)?(path\.|environ\.get$|getcwd$|getenv$|cpu_count$|getpid$|sep$)", dotted) \
+                    or imported.get(root) != "os":
+                return f"{dotted}()"
+    return ""
 
 
 def _callee(call: ast.Call) -> tuple[str, str]:
@@ -173,6 +204,10 @@ def analyse(source: str, kind: str, imported: dict | None = None) -> Cell:
 
     read = set()
     for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            cell.risky_defs[stmt.name] = (bool(_process_call(stmt, imported)), _names(stmt) - {stmt.name})
+        else:
+            cell.ends = cell.ends or _process_call(stmt, imported)
         # a changed attribute or item changes the object it hangs on
         for node in ast.walk(stmt):
             targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete)) else
@@ -305,15 +340,27 @@ def plan(cells: list[tuple[str, str]]) -> Plan:
         roots = {groups.find(n) for n in names & ours}
         return {n for n in ours if groups.find(n) in roots} | (names & {STATE})
 
+    # functions that may end the process, directly or through another such function
+    bodies = {name: d for c in info for name, d in c.risky_defs.items()}
+    risky = {name for name, (ends, _) in bodies.items() if ends}
+    grown = True
+    while grown:
+        more = {name for name, (_, reads) in bodies.items() if reads & risky} - risky
+        risky |= more
+        grown = bool(more)
+
     needed, run, why = {}, set(), {}   # needed: name -> the cell that reads it
     for i in range(len(info) - 1, -1, -1):
         c = info[i]
+        calls_risky = sorted(c.touches & risky)
         # mentioning a function or class (calling it, passing it on) changes what its body may
         # change, not the function itself: only a def, a rebinding or an attribute store does
         changes = (reach(c.touches | c.defines) - callables) | c.defines
         hit = sorted(changes & needed.keys())
         if c.kind in ("answer", "test"):
             why[i] = c.kind
+        elif c.ends or calls_risky:
+            why[i] = f"it may end the kernel ({c.ends or calls_risky[0] + '()'})"
         elif hit:
             why[i] = f"cell {needed[hit[0]]} reads {hit[0]}"
         else:

@@ -2,9 +2,9 @@
 played by the shared step player."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from ...lazy import plt
 from ...widgets import step_player
 
 

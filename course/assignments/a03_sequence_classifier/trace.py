@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
+from ...lazy import plt
 from ...widgets import step_player
 
 STAGES = ("1 input", "2 RNN", "3 last hidden state", "4 linear", "5 softmax")

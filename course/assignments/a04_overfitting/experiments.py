@@ -16,12 +16,12 @@ import statistics
 import sys
 import time
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
 from ...data import (JAPANESE_VOWELS_CLASSES, JAPANESE_VOWELS_FEATURES, load_japanese_vowels,
                      noisy_labels, pad_left, standardize, train_val_split)
+from ...lazy import plt
 from ...nets import LastStepClassifier
 
 SEQ_LEN = 29          # the longest utterance in either split

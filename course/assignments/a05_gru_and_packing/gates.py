@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
 from torch import nn
 
 from ... import data, widgets
+from ...lazy import plt, ticker
 
 GATES = ("z", "r", "n", "h")
 TITLES = {"z": "update gate $z_t$  (1 = keep the old $h$)",
@@ -113,8 +112,8 @@ def gate_figure(trace: dict, t: int, title: str = ""):
         image = ax.imshow(values, aspect="auto", cmap=CMAPS[key], vmin=vmin, vmax=vmax,
                           interpolation="nearest")
         ax.axvline(t, color="black", lw=1.2)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and units are whole numbers
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # steps and units are whole numbers
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_title(TITLES[key], fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     for ax in axes[1]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.patches import Rectangle
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ...lazy import patches, plt
 from ...plots import SAMPLE_COLOURS
 
 
@@ -40,8 +39,8 @@ def draw_packed_layout(lengths):
     for row, b in enumerate(order):
         for t in range(T):
             real = t < lengths[b]
-            grid.add_patch(Rectangle((t - 0.5, -row - 0.5), 1, 1, ec="white",
-                                     fc=SAMPLE_COLOURS[b % 10] if real else "0.92"))
+            grid.add_patch(patches.Rectangle((t - 0.5, -row - 0.5), 1, 1, ec="white",
+                                             fc=SAMPLE_COLOURS[b % 10] if real else "0.92"))
             grid.text(t, -row, str(slots[(row, t)]) if real else "pad", ha="center", va="center",
                       fontsize=7 if real else 5.5, color="black" if real else "0.6")
         grid.text(-0.8, -row, f"seq {b} (L={int(lengths[b])})", ha="right", va="center", fontsize=8)
