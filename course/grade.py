@@ -87,9 +87,13 @@ def main(argv=None, *, client=None) -> dict:
     course_dir = (args.course_dir or (Path.cwd() if (Path.cwd() / "source").is_dir() else PACKAGE.parent)).resolve()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     sources = [DEMO] if args.demo else (args.inputs or [Path("submitted")])
-    subs, skipped = inputs.collect(sources, course_dir, args.assignment)
-    for line in skipped:
-        print(f"skipped {line}", file=sys.stderr)
+    known = sorted(set(inputs.known_notebooks(course_dir).values()))
+    unknown = sorted(set(args.assignment or ()) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown assignment {', '.join(unknown)} (this course has: {', '.join(known)})")
+    subs, refused = inputs.collect(sources, course_dir, args.assignment)
+    for r in refused:
+        print(f"not graded: {r.path}: {r.reason}", file=sys.stderr)
     out = args.out.resolve()
     master = (args.gradebook or out / "gradebook.db").resolve()
     config = base_config(course_dir)
@@ -100,9 +104,12 @@ def main(argv=None, *, client=None) -> dict:
     if sandbox == "off":
         print(f"sandbox: off ({'--no-sandbox' if args.no_sandbox else bwrap_problem()}); resource limits "
               "still apply", file=sys.stderr)
+    if refused:
+        _write_refused(refused, out)
     if not subs:
-        print("nothing to grade", file=sys.stderr)
-        return {"summary": {"submissions": 0}}
+        where = ", ".join(map(str, sources))
+        raise SystemExit(f"nothing to grade in {where}" + (f": {len(refused)} not graded, listed in "
+                                                           f"{out / 'not_graded.csv'}" if refused else ""))
     from .grading.pool import make_pool
 
     pool = make_pool(args.workers, client or args.scheduler)
@@ -124,7 +131,7 @@ def main(argv=None, *, client=None) -> dict:
         # 2. one job per submission
         futures = []
         for s in subs:
-            payload = {"student": s.student, "assignment": s.assignment, "files": s.files,
+            payload = {"student": s.student, "name": s.name, "assignment": s.assignment, "files": s.files,
                        "timestamp": s.timestamp, "template": templates[s.assignment], "config": config,
                        "source_files": source_files(course_dir, s.assignment, notebooks=False),
                        "options": options}
@@ -157,13 +164,27 @@ def main(argv=None, *, client=None) -> dict:
     gradebook.export_csv(master, out / "grades.csv")
     meta = {"workers": workers, "engine": engine, "seconds": time.monotonic() - t0, "gradebook": str(master),
             "sandbox": sandbox}
-    doc = report.write(results, out / "reports", meta)
+    doc = report.write(results, out / "reports", meta, refused=[vars(r) for r in refused])
     summ = doc["summary"]
     print(f"graded {summ['graded']}, failed {summ['failed']}, timed out {summ['timed_out']}, flagged "
           f"{summ['flagged']} of {summ['submissions']} submissions in {meta['seconds']:.1f} s "
           f"({workers} {engine} workers) — sandbox: {summ['sandbox'] if summ['graded'] else sandbox}")
+    if refused:
+        print(f"not graded: {len(refused)} (each with its reason in {out / 'not_graded.csv'} and the report)")
     print(f"report: {out / 'reports' / 'report.html'}   grades: {out / 'grades.csv'}   gradebook: {master}")
     return doc
+
+
+def _write_refused(refused: list, out: Path) -> None:
+    """not_graded.csv: every notebook, path or zip entry found but not graded, with the reason."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "not_graded.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student", "assignment", "path", "reason"])
+        for r in refused:
+            writer.writerow([r.student, r.assignment, r.path, r.reason])
 
 
 def _write_files(res: dict, out: Path) -> None:

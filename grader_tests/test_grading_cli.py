@@ -137,3 +137,61 @@ def test_without_a_sandbox_a_fork_bomb_is_refused_or_contained(tmp_path):
     refused = [f for f in res["bomb"]["flags"] if "cannot contain the processes" in f]
     assert bool(refused) == (not contained), res["bomb"]["flags"]
     assert float(Path("/proc/loadavg").read_text().split()[0]) < 50
+
+
+def test_bad_input_every_submission_graded_or_listed_with_its_reason(tmp_path):
+    """Issue 11's bad-input table, one row each: every notebook found is graded or listed with its
+    reason; a broken submission changes nobody else's grade; exit codes as the README says."""
+    ada = (ROOT / "course" / "demo" / "submitted" / "ada" / "01_rnn_layer" / "rnn_layer.ipynb").read_bytes()
+    nb = json.loads(ada)
+    answer = next(c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    answer["source"] = "for _ in range(60):\n    print('x' * (1 << 20))\n" + "".join(answer["source"])
+    loud = json.dumps(nb).encode()
+    folder = tmp_path / "in" / "submitted"
+    rows = {"ada": ada, "Anna Maria": ada, "Zoë": ada, "..sneaky": ada, "bob": b"", "cy": b"{not json", "eve": loud}
+    for student, data in rows.items():
+        (folder / student / "01_rnn_layer").mkdir(parents=True)
+        (folder / student / "01_rnn_layer" / "rnn_layer.ipynb").write_bytes(data)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "more.zip", "w") as zf:
+        zf.writestr("../escaped/rnn_layer.ipynb", ada)
+    scratch = tmp_path / "tmp"  # the zip's copy and the jobs' folders: all removed afterwards
+    scratch.mkdir()
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+               TMPDIR=str(scratch))
+    run = lambda *args: subprocess.run([sys.executable, "-m", "course.grade", *map(str, args), "--quiet"],  # noqa: E731
+                                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    out = tmp_path / "out"
+    proc = run(tmp_path / "in", tmp_path / "more.zip", tmp_path / "missing", "--out", out, "--workers", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not graded: 3" in proc.stdout, proc.stdout
+    doc = json.loads((out / "reports" / "results.json").read_text())
+    subs = {s["name"]: s for s in doc["submissions"]}
+    totals = {n: sum((v or 0) for v in s["scores"].get("rnn_layer", {}).values()) for n, s in subs.items()}
+    # the same notebook under a name with a space or an accent: graded, same score, name kept
+    assert totals["ada"] == totals["Anna Maria"] == totals["Zoë"] == totals["eve"] == 28
+    assert subs["Anna Maria"]["student"].startswith("Anna_Maria-") and subs["Zoë"]["student"].startswith("Zoe-")
+    assert not subs["ada"]["flags"] and not subs["Zoë"]["flags"]
+    # unreadable notebooks: failed, 0, with the real reason in one line
+    assert subs["bob"]["status"] == "failed" and "empty" in subs["bob"]["errors"][0]
+    assert subs["cy"]["status"] == "failed" and "not valid JSON" in subs["cy"]["errors"][0]
+    # an oversized output is flagged, and the cells still earn their points
+    assert any("printed more than" in f for f in subs["eve"]["flags"]), subs["eve"]["flags"]
+    # grades.csv has a row for every graded or failed student, with the name nbgrader shows
+    grades = {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert {s["student"] for s in subs.values()} == set(grades)
+    assert grades[subs["Zoë"]["student"]]["last_name"] == "Zoë"
+    assert float(grades["bob"]["raw_score"]) == 0 and float(grades["ada"]["raw_score"]) == 28
+    # not graded: listed with the reason, in not_graded.csv and the report
+    listed = {r["path"]: r["reason"] for r in csv.DictReader(open(out / "not_graded.csv"))}
+    assert any("..sneaky" in p and "could act as a path" in why for p, why in listed.items()), listed
+    assert any("escaped" in p and "leaves the archive" in why for p, why in listed.items()), listed
+    assert listed[str(tmp_path / "missing")] == "no such file or folder"
+    assert len(listed) == doc["summary"]["not_graded"] == 3
+    assert "..sneaky" in (out / "reports" / "report.html").read_text()
+    assert not list(scratch.iterdir()), "temporary copies left behind"
+    # nothing to grade: a missing folder, an unknown assignment -> non-zero exit with the reason
+    proc = run(tmp_path / "missing", "--out", tmp_path / "o2")
+    assert proc.returncode != 0 and "nothing to grade" in proc.stderr and "no such file" in proc.stderr
+    proc = run(tmp_path / "in", "--assignment", "09_nope", "--out", tmp_path / "o3")
+    assert proc.returncode != 0 and "unknown assignment 09_nope" in proc.stderr

@@ -52,7 +52,9 @@ def merge(master: Path, results: list[dict]) -> None:
     with Gradebook(_url(master)) as gb:
         for res in results:
             student, assignment = res["student"], res["assignment"]
-            gb.update_or_create_student(student)
+            # a name the id was derived from ("Zoë" -> Zo-3b1f0c) is kept where nbgrader shows names
+            name = res.get("name")
+            gb.update_or_create_student(student, **({"last_name": name} if name and name != student else {}))
             kw = {"timestamp": res["timestamp"]} if res.get("timestamp") else {}
             gb.update_or_create_submission(assignment, student, **kw)
             flagged = bool(res.get("flags")) or res["status"] != "graded"

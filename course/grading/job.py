@@ -100,6 +100,25 @@ def build_template(assignment: str, source_files: dict, base_config: dict) -> by
         return (root / "gradebook.db").read_bytes()
 
 
+def _unreadable(data: bytes) -> str:
+    """Why these bytes are not a notebook nbgrader can grade ("" when they are)."""
+    import nbformat
+
+    if not data.strip():
+        return "the file is empty, not a notebook"
+    try:
+        nb = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"not a notebook: the file is not valid JSON ({exc})"[:300]
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return "not a notebook: the JSON has no list of cells"
+    try:
+        nbformat.reads(data.decode(), as_version=4)
+    except Exception as exc:
+        return f"not a notebook nbformat can read ({type(exc).__name__}: {exc})"[:300]
+    return ""
+
+
 def grade(job: dict) -> dict:
     """Grade one submission. Never raises: failures come back as status "failed"."""
     warm()
@@ -111,7 +130,8 @@ def grade(job: dict) -> dict:
 
     t0 = time.monotonic()
     student, assignment = job["student"], job["assignment"]
-    result = {"student": student, "assignment": assignment, "status": "graded", "errors": [],
+    result = {"student": student, "name": job.get("name") or student, "assignment": assignment,
+              "status": "graded", "errors": [],
               "notebooks": {}, "events": {}, "autograded": {}, "feedback": {}, "sandbox": None,
               "worker": f"{os.uname().nodename}:{os.getpid()}", "timestamp": job.get("timestamp")}
     scratch = Path(tempfile.mkdtemp(prefix="cg-", dir=job.get("scratch_dir")))
@@ -134,6 +154,12 @@ def grade(job: dict) -> dict:
         sub.mkdir(parents=True)
         from .tamper import normalize
         result["tamper"] = []
+        unreadable = [f"{name}: {why}" for name, data in job["files"].items() if (why := _unreadable(data))]
+        if unreadable:  # nbgrader would only say "see the above traceback"
+            result["status"] = "failed"
+            result["errors"] += unreadable
+            result["seconds"] = round(time.monotonic() - t0, 3)
+            return result
         for name, data in job["files"].items():
             data, flags = normalize(data, str(root / "gradebook.db"), assignment, name.removesuffix(".ipynb"))
             result["tamper"] += [f"{name}: {f}" for f in flags]

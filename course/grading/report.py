@@ -54,7 +54,10 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def write(results: list[dict], outdir: Path, meta: dict) -> dict:
+def write(results: list[dict], outdir: Path, meta: dict, refused: list | None = None) -> dict:
+    """report.html and results.json. ``refused``: what was found but not graded (path, reason,
+    student, assignment), listed so that no student is missing without a reason."""
+    refused = refused or []
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -116,7 +119,8 @@ def write(results: list[dict], outdir: Path, meta: dict) -> dict:
             f"<th>test cell</th><th>message</th></tr>{hint_rows}</table>")
     summ = summary(results)
     students = "".join(
-        f"<tr><td>{html.escape(r['student'])}</td><td>{html.escape(r['assignment'])}</td><td>{r['status']}</td>"
+        f"<tr><td>{html.escape(r['student'])}"
+        f"{' (' + html.escape(r['name']) + ')' if r.get('name') and r['name'] != r['student'] else ''}</td><td>{html.escape(r['assignment'])}</td><td>{r['status']}</td>"
         f"<td>{sum((v or 0) for d in r.get('notebooks', {}).values() for v in d['scores'].values()) if r['status'] == 'graded' else 0:g}</td>"
         f"<td>{html.escape('; '.join(r.get('flags', []))[:400])}</td></tr>"
         for r in sorted(results, key=lambda r: (r["assignment"], r["student"])))
@@ -128,10 +132,17 @@ def write(results: list[dict], outdir: Path, meta: dict) -> dict:
             f"({meta.get('engine')}); {meta.get('seconds', 0):.1f} s</p>"
             + "".join(sections) +
             "<h2>Submissions</h2><table><tr><th>student</th><th>assignment</th><th>status</th><th>score</th>"
-            f"<th>flags</th></tr>{students}</table></body></html>")
+            f"<th>flags</th></tr>{students}</table>"
+            + (f"<h2>Not graded ({len(refused)})</h2><table><tr><th>student</th><th>assignment</th><th>path</th>"
+               "<th>reason</th></tr>" + "".join(
+                   f"<tr><td>{html.escape(x['student'])}</td><td>{html.escape(x['assignment'])}</td>"
+                   f"<td>{html.escape(x['path'])}</td><td>{html.escape(x['reason'])}</td></tr>" for x in refused)
+               + "</table>" if refused else "")
+            + "</body></html>")
     (outdir / "report.html").write_text(page)
-    doc = {"summary": summ, "meta": meta, "assignments": stats,
-           "submissions": [{k: r.get(k) for k in ("student", "assignment", "status", "flags", "errors", "seconds",
+    summ["not_graded"] = len(refused)
+    doc = {"summary": summ, "meta": meta, "assignments": stats, "not_graded": refused,
+           "submissions": [{k: r.get(k) for k in ("student", "name", "assignment", "status", "flags", "errors", "seconds",
                                                   "sandbox", "worker")}
                            | {"scores": {nb: d["scores"] for nb, d in r.get("notebooks", {}).items()},
                               "max": {nb: d["max"] for nb, d in r.get("notebooks", {}).items()},

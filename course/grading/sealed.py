@@ -225,6 +225,8 @@ class SealedExecute(Execute):
             if not getattr(self, "_out_capped", False):
                 self._out_capped = True
                 outs.append(_stdout(f"\n[output truncated: more than {self.output_kb} kB]\n"))
+                self.events.flags.append(f"cell {cell_index + 1} printed more than {self.output_kb} kB: "
+                                         "the notebook's output was truncated there")
             return None
         return super().output(outs, msg, display_id, cell_index)
 
