@@ -24,3 +24,11 @@ c.IgnorePattern.pattern = "|".join([
 # Keep the student stub the same everywhere.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback never shows hidden tests: each block becomes one comment, a failing cell keeps only the
+# check's message (not the traceback quoting the hidden line). Scores are read first, by GetGrades.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course.grading.nbgrader_feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -24,11 +24,13 @@ blank and one mistake), with ``harness.Course.autograde``.
 """
 from __future__ import annotations
 
+import html as html_
 import importlib
 import os
 import re
 import time
 
+import nbformat
 import pytest
 
 from course import assignments
@@ -283,3 +285,29 @@ def test_plain_nbgrader_mistake_loses_exactly_its_cells(plain):
         if student == PLAIN_MISTAKE:
             text = cell_outputs_text(course.autograded(student), grade_id)
             assert all(phrase in text for phrase in phrases), (phrases, text)
+
+
+def test_plain_nbgrader_feedback_shows_no_hidden_test(plain):
+    """`nbgrader generate_feedback`, as the README says: no line of any hidden test in any student's
+    page (nbgrader_config.py adds course.grading.nbgrader_feedback.HideHiddenTests), while the
+    check's teaching message and the score are still there."""
+    course, scores, full = plain
+    course.run("generate_feedback", course.assignment, "--force")
+    source = nbformat.read(course.root / "source" / course.assignment / course.notebooks()[0], as_version=4)
+    hidden = {line.strip() for cell in source.cells for block in HIDDEN_BLOCK.findall(cell.source)
+              for line in block.splitlines() if len(line.strip()) > 12 and not line.strip().startswith("#")}
+    visible = {line.strip() for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade")
+               and not cell.metadata["nbgrader"].get("solution")
+               for line in HIDDEN_BLOCK.sub("", cell.source).splitlines() if line.strip().startswith("checks.")}
+    assert len(hidden) > 10 and visible
+    # the page as text: syntax highlighting splits code into tags
+    pages = {p.parent.parent.name: html_.unescape(re.sub(r"<[^>]+>", "", p.read_text()))
+             for p in (course.root / "feedback").rglob("*.html")}
+    assert set(pages) == {"solution", "blank", PLAIN_MISTAKE}
+    assert all(line in pages["solution"] for line in visible)  # a line shown is found: the search works
+    for student, page in pages.items():
+        leaked = [line for line in hidden if line in page]
+        assert not leaked, (student, leaked[:3])
+    for (student, grade_id), phrases in FEEDBACK[PLAIN].items():
+        if student == PLAIN_MISTAKE:
+            assert all(phrase in pages[student] for phrase in phrases), phrases
