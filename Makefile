@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # `make grade` alone grades the shipped demo submissions; e.g. GRADE_ARGS="submitted/ --out grading_out"
 GRADE_ARGS ?= --demo
 
-.PHONY: lab install test quick release grade benchmark clean
+.PHONY: lab install test quick release grade class benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,6 +36,14 @@ release: $(STAMP)
 
 grade: $(STAMP)
 	$(BIN)/python -m course.grade $(GRADE_ARGS)
+
+# An instructor's quick start: grade a folder or zip of downloaded notebooks, then open the report.
+#   make class IN=~/Downloads/submissions.zip [OUT=grading_out]
+OUT ?= grading_out
+class: $(STAMP)
+	@test -n "$(IN)" || { echo "usage: make class IN=<folder or zip of notebooks> [OUT=grading_out]"; exit 2; }
+	$(BIN)/python -m course.grade "$(IN)" --out "$(OUT)"
+	-$(BIN)/python -m webbrowser -t "file://$(abspath $(OUT))/reports/report.html" >/dev/null 2>&1
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
