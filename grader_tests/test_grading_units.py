@@ -90,3 +90,17 @@ def test_collect_layouts(tmp_path):
     subs, skipped = collect([tmp_path, tmp_path / "dl"], course)
     assert {(s.student, s.assignment) for s in subs} >= {("ann", "01_rnn_layer"), ("bob", "01_rnn_layer"),
                                                          ("carl", "01_rnn_layer")}
+
+
+def test_student_ids_keep_every_name_and_refuse_path_like_ones():
+    from course.grading.inputs import SAFE, student_id
+
+    assert student_id("ada") == ("ada", "")
+    for name in ("Anna Maria", "Zoë", "José García", "李雷", "o'neil"):
+        sid, why = student_id(name)
+        assert not why and SAFE.match(sid), (name, sid)
+    assert student_id("Zoë")[0] != student_id("Zoe ")[0]       # two spellings, two ids
+    assert student_id("Anna Maria") == student_id("Anna Maria")  # stable across runs
+    for name in ("..", "..sneaky", ".hidden", "a/b", "a\\b", "x..y", " "):
+        sid, why = student_id(name)
+        assert not sid and "path" in why, name
