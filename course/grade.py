@@ -129,13 +129,14 @@ def main(argv=None, *, client=None) -> dict:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(templates[assignment])
         # 2. one job per submission
-        futures = []
+        futures, owner = [], {}
         for s in subs:
             payload = {"student": s.student, "name": s.name, "assignment": s.assignment, "files": s.files,
                        "timestamp": s.timestamp, "template": templates[s.assignment], "config": config,
                        "source_files": source_files(course_dir, s.assignment, notebooks=False),
                        "options": options}
             futures.append(pool.submit(job.grade, payload))
+            owner[futures[-1]] = s
         for a in templates:  # meanwhile, in the parent: the master gradebook knows every assignment
             gradebook.ensure_assignment(master, templates[a], a)
         bar = None
@@ -143,7 +144,10 @@ def main(argv=None, *, client=None) -> dict:
             from tqdm import tqdm
             bar = tqdm(total=len(futures), desc="grading", unit="submission", file=sys.stderr)
         for fut in pool.as_completed(futures):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except Exception as exc:  # the worker died (killed, out of memory): report, never drop
+                res = lost(owner[fut], exc)
             if res["status"] == "setup_error":
                 for other in futures:
                     other.cancel()
@@ -173,6 +177,15 @@ def main(argv=None, *, client=None) -> dict:
         print(f"not graded: {len(refused)} (each with its reason in {out / 'not_graded.csv'} and the report)")
     print(f"report: {out / 'reports' / 'report.html'}   grades: {out / 'grades.csv'}   gradebook: {master}")
     return doc
+
+
+def lost(sub, exc: BaseException) -> dict:
+    """The result of a submission whose worker process was lost: failed, with the reason, graded 0."""
+    return {"student": sub.student, "name": sub.name, "assignment": sub.assignment, "status": "failed",
+            "errors": [f"the grading worker was lost ({type(exc).__name__}: {str(exc)[:200]}); "
+                       "grade this submission again"],
+            "notebooks": {}, "events": {}, "autograded": {}, "feedback": {}, "sandbox": None, "worker": "",
+            "timestamp": sub.timestamp, "seconds": 0.0}
 
 
 def _write_refused(refused: list, out: Path) -> None:

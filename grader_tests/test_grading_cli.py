@@ -45,19 +45,65 @@ def test_demo_local(tmp_path):
     assert doc["meta"]["engine"] == "local"
 
 
-def test_demo_on_dask_local_cluster(tmp_path):
-    from distributed import Client, LocalCluster
+def test_demo_on_a_dask_cluster_with_a_worker_killed_midway(tmp_path):
+    """The README's commands: `dask scheduler`, two `dask worker` processes, then course.grade
+    --scheduler. One worker is killed (SIGKILL, its whole process group) once the first submission
+    is back: its job runs again on the other worker, and every grade is the one the local pool gives
+    (_check holds the demo's known scores)."""
+    import signal
+    import threading
+    import time
 
-    from course import grade
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    dask = str(Path(sys.executable).parent / "dask")
+    sched_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--scheduler-file", str(sched_file), "--port", "0",
+                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)]
+    try:
+        for _ in range(600):
+            if sched_file.is_file() and sched_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                           "--no-dashboard"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True))
+        from distributed import Client
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=120)
+        grading = subprocess.Popen([sys.executable, "-m", "course.grade", "--demo", "--out", str(tmp_path / "out"),
+                                    "--scheduler", address], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        killed = {}
 
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        doc = grade.main(["--demo", "--out", str(tmp_path), "--quiet", "--course-dir", str(ROOT),
-                          "--scheduler", cluster.scheduler_address])
-    assert doc["meta"]["engine"] == "dask" and doc["meta"]["workers"] == 2
-    _check(tmp_path)
-    workers = {s["worker"] for s in doc["submissions"]}
-    assert len(workers) >= 1
+        def watch():  # the progress bar on stderr: kill worker 1 when the first submission is back
+            buf = ""
+            while True:
+                ch = grading.stderr.read(1)
+                if not ch:
+                    return
+                buf = (buf + ch)[-200:]
+                if not killed and "| 1/5" in buf:
+                    os.killpg(procs[1].pid, signal.SIGKILL)
+                    killed["at"] = buf
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        stdout = grading.stdout.read()  # stderr is the watcher's
+        grading.wait(timeout=1200)
+        watcher.join(10)
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert grading.returncode == 0, stdout
+    assert killed, "the worker was never killed: the batch ended before the first result was seen"
+    assert "graded 5, failed 0" in stdout, stdout
+    doc = _check(tmp_path / "out")
+    assert doc["meta"]["engine"] == "dask"
 
 
 def _course_copy(tmp_path, assignment="01_rnn_layer"):
