@@ -294,7 +294,8 @@ class SealedExecute(Execute):
         work = self._root / self.resources["nbgrader"]["notebook"]
         work.mkdir(parents=True, exist_ok=True)
         src = Path(self.resources.get("metadata", {}).get("path") or ".")
-        coursedir = CourseDirectory(config=self.config)
+        # the converter's own course directory (the formgrader sets its root there, not in the config)
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None) or CourseDirectory(config=self.config)
         master = Path(coursedir.format_path(coursedir.source_directory, ".", self.resources["nbgrader"]["assignment"]))
         ignored = []
         for path in src.rglob("*"):
