@@ -48,6 +48,8 @@ class GraderSetupError(RuntimeError):
     """The grading set-up is broken (not the student's doing): stop the batch, grade nobody."""
 
 RESULT_MAX_BYTES = 64 * 2**20
+# what nbgrader itself puts next to a submitted notebook (never the kernel's business)
+NBGRADER_FILES = {"timestamp.txt", "submission_secret.txt"}
 
 
 class Unsealable(ValueError):
@@ -305,7 +307,8 @@ class SealedExecute(Execute):
             if any(part.startswith(".") for part in rel.parts):
                 continue
             if not (master / rel).is_file():
-                ignored.append(str(rel))
+                if str(rel) not in NBGRADER_FILES:
+                    ignored.append(str(rel))
                 continue
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
