@@ -129,20 +129,22 @@ def test_flags_and_events_are_in_nbgraders_output(plain):
     assert "needs review" in log                                   # the registry patch
     assert "cell metadata removed: duplicate grade_id 'rnn_cell'" in log
     assert "Missing grade cell test_rnn_forward_h0" in log
+    # a hidden test's passed line says it is one (it may repeat the visible line, on new cases)
+    assert "[hidden test]" in _outputs(course, "a_honest")
     # the one locked cell really edited is reported; the hidden tests the release left out are not
     changed = re.findall(r"Attribute 'checksum' for cell (\w+) has changed", log)
     assert changed == ["test_rnn_cell"], changed
 
 
-def test_refuses_without_a_sandbox_unless_told(plain, tmp_path):
-    course = Course(tmp_path, A)
+def test_refuses_without_a_sandbox_unless_told(plain):
+    course = plain[0]
     course.submit({"zoe": course.solution()})
     off = {"COURSE_GRADE_SANDBOX": "off"}
-    refused = course.run("autograde", A, "--force", check=False, env=off)
+    refused = course.run("autograde", A, "--student", "zoe", "--force", check=False, env=off)
     assert refused.returncode != 0 and "not graded: no sandbox (switched off by COURSE_GRADE_SANDBOX)" in _log(refused)
     assert not (course.root / "autograded" / "zoe" / A / "rnn_from_scratch.ipynb").exists()
-    allowed = course.run("autograde", A, "--force", "--SealedExecute.require_sandbox=False", check=False,
-                         env=off, log_level="INFO")
+    allowed = course.run("autograde", A, "--student", "zoe", "--force", "--SealedExecute.require_sandbox=False",
+                         check=False, env=off, log_level="INFO")
     assert allowed.returncode == 0, _log(allowed)[-3000:]
     assert "sealed grading of zoe, rnn_from_scratch: sandbox OFF" in _log(allowed)
     assert course.scores(["zoe"])["zoe"] == course.max_scores()
