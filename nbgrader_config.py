@@ -39,21 +39,6 @@ c.GenerateFeedback.preprocessors = [
 # gradebook first, deleted test cells put back, events (timeouts, kernel deaths, flags) in the log.
 # Without bubblewrap it refuses, saying why; to grade with resource limits only, on purpose:
 #   c.SealedExecute.require_sandbox = False
-c.Autograde.sanitize_preprocessors = [
-    "course.grading.nbgrader_autograde.RestoreMetadata",
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "course.grading.nbgrader_autograde.OverwriteCellsQuietly",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.Autograde.autograde_preprocessors = [
-    "course.grading.sealed.SealedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.OverwriteCells.add_missing_cells = True
+from course.grading.nbgrader_autograde import seal  # noqa: E402
+
+seal(c)

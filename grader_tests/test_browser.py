@@ -12,11 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,16 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from course.release import nbgrader_env
+from browser_lab import CHROMIUM, CHROMIUM_ARGS, Lab, saved
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 NOTEBOOK = "rnn_from_scratch.ipynb"
 NOTEBOOK_05 = "gru_and_packing.ipynb"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(tempfile.gettempdir()) / "a02_browser.png"
 # generous: CI runs this on a busy 2-core machine (the kernel's first `import torch` alone can
 # take a minute there)
@@ -49,12 +42,6 @@ CORRECT_CELL = '''def rnn_cell(x_t, h_prev, W_ih, W_hh, b_ih=None, b_hh=None, no
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
@@ -65,53 +52,15 @@ def lab(tmp_path_factory):
     shutil.copy(ROOT / "release" / "02_rnn_from_scratch" / NOTEBOOK, root / NOTEBOOK)
     shutil.copy(ROOT / "release" / "05_gru_and_packing" / NOTEBOOK_05, root / NOTEBOOK_05)
     shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    home = tmp_path_factory.mktemp("home")
-    env = nbgrader_env(home)
-    env.pop("COURSE_WIDGETS", None)
-    # every cell stays rendered: with the default "contentVisibility" a cell scrolled out of view
-    # counts as hidden for Playwright, and running a cell scrolls to the next one
-    settings = home / "lab-settings"
-    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
-        '{"windowingMode": "none"}')
-    # no "get notified about Jupyter news?" toast over the page
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-     ).write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(root.parent / "lab.log", "w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.open_browser=False", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"]
-        + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = Lab("lab", root, tmp_path_factory.mktemp("home")).start()
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("jupyter lab did not start:\n" +
-                                       (root.parent / "lab.log").read_text()[-3000:])
-                time.sleep(0.5)
+        server.wait_ready(90)
         # reset: a fresh workspace holding only this notebook (otherwise Lab reopens 02's tab behind
         # 05's, and page-wide locators find 02's cells and its hidden execution indicator first)
-        yield {"url": f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}",
-               "url_05": f"{base}/lab/tree/{NOTEBOOK_05}?reset&token={token}", "root": root,
-               "api": f"{base}/api", "token": token, "log": root.parent / "lab.log"}
+        yield {"url": server.url(f"lab/tree/{NOTEBOOK}"), "url_05": server.url(f"lab/tree/{NOTEBOOK_05}"),
+               "root": root, "api": f"{server.base}/api", "token": server.token, "log": server.log_path}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -272,15 +221,6 @@ def _play(page, play, readout, image, last: str, seconds: int):
     return seen, sources
 
 
-def _on_disk(path: Path, code: str) -> bool:
-    """Whether the notebook saved at ``path`` has a cell holding ``code``."""
-    try:
-        cells = json.loads(path.read_text())["cells"]
-    except (OSError, ValueError, KeyError):    # caught mid-write
-        return False
-    return any("".join(c["source"]).strip() == code.strip() for c in cells)
-
-
 def test_validate_with_a_correct_rnn_cell(page, lab):
     answer = page.locator(".jp-CodeCell").filter(has_text="def rnn_cell(").first
     answer.scroll_into_view_if_needed()
@@ -290,12 +230,12 @@ def test_validate_with_a_correct_rnn_cell(page, lab):
     # Validate checks the file on disk: save until it holds the answer (Ctrl+S again if a keypress
     # was lost under load)
     deadline = time.time() + RUN_S
-    while not _on_disk(lab["root"] / NOTEBOOK, CORRECT_CELL):
+    while not saved(lab["root"] / NOTEBOOK, [CORRECT_CELL]):
         assert time.time() < deadline, "the notebook was not saved with the answer"
         answer.locator(".cm-content").click()
         page.keyboard.press("Control+s")
         for _ in range(80):             # up to 20 s for this save to land, then press again
-            if _on_disk(lab["root"] / NOTEBOOK, CORRECT_CELL):
+            if saved(lab["root"] / NOTEBOOK, [CORRECT_CELL]):
                 break
             page.wait_for_timeout(250)  # poll interval, not a synchronisation
     page.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="Validate").click()

@@ -22,26 +22,18 @@ import html
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from course.release import nbgrader_env
+from browser_lab import CHROMIUM, CHROMIUM_ARGS, Lab, saved
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 COURSE = "pytorch-rnn"
 ASSIGNMENT = "02_rnn_from_scratch"
 NOTEBOOK = "rnn_from_scratch.ipynb"
@@ -101,78 +93,6 @@ def _check_labels() -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ the servers
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    """One `jupyter lab` process: its own HOME and Jupyter dirs, token, port, root (= its cwd)."""
-
-    def __init__(self, name: str, root: Path, home: Path):
-        self.name, self.root, self.home = name, root, home
-        self.log_path = home.parent / f"{name}_lab.log"
-        self.token, self.port = secrets.token_hex(16), _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = None
-
-    def start(self):
-        env = nbgrader_env(self.home)
-        env.pop("COURSE_WIDGETS", None)
-        # every cell stays rendered (see test_browser.py): cells scrolled away stay clickable
-        settings = self.home / "lab-settings"
-        (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True, exist_ok=True)
-        (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-         ).write_text('{"windowingMode": "none"}')
-        # no "get notified about Jupyter news?" toast over the page
-        (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True, exist_ok=True)
-        (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-         ).write_text('{"fetchNews": "false", "checkForUpdates": false}')
-        env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
-             f"--port={self.port}", "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", "--ServerApp.open_browser=False",
-             "--LabApp.news_url=",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-            + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-            cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        return self
-
-    def wait_ready(self, seconds=180):
-        deadline = time.time() + seconds
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=5)
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"the {self.name}'s jupyter lab did not start:\n"
-                                       + self.log_tail())
-                time.sleep(0.5)
-
-    def url(self, path="lab"):
-        return f"{self.base}/{path}?reset&token={self.token}"
-
-    def log_tail(self, chars=4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
 
 # -------------------------------------------------------------------------------- the browser side
 
@@ -292,7 +212,7 @@ def _save(page, path: Path, answers: list[str], seconds: float):
     while True:
         page.keyboard.press("Control+s")
         try:
-            _wait_for(lambda: _saved(path, answers), "the answers saved to disk",
+            _wait_for(lambda: saved(path, answers), "the answers saved to disk",
                       min(20.0, max(0.0, deadline - time.time())))
             return
         except AssertionError:
@@ -320,15 +240,6 @@ def _check_feedback(text: str, max_score: float, points: dict, where: str):
     leaked = [line for line in _hidden_lines() if line in text]
     assert not leaked, f"{where} shows hidden test lines: {leaked}"
     assert "seed=None" not in text and "HIDDEN TESTS" not in text, where
-
-
-def _saved(path: Path, answers: list[str]) -> bool:
-    """Whether the notebook on disk holds every answer as one of its cells."""
-    try:
-        cells = {"".join(c["source"]).strip() for c in json.loads(path.read_text())["cells"]}
-    except (OSError, ValueError, KeyError):    # not there yet, or caught mid-write
-        return False
-    return all(code.strip() in cells for code in answers)
 
 
 def _wait_for(predicate, what: str, seconds: float):

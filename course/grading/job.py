@@ -42,18 +42,12 @@ def warm() -> None:
 
 def _config(base: dict, root: Path, work: Path, options: dict):
     from traitlets.config import Config
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                        LimitOutput, SaveAutoGrades)
-    from .sealed import SealedExecute
+    from .nbgrader_autograde import seal
 
     cfg = Config(json.loads(json.dumps(base)))
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    cfg.Autograde.autograde_preprocessors = [SealedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                             LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                             CheckCellMetadata]
-    cfg.OverwriteCells.add_missing_cells = True
+    seal(cfg, repaired=True)  # never taken from the course's config file; grade() ran tamper.normalize
     cfg.SealedExecute.workroot = str(work)
     cfg.SealedExecute.use_bwrap = bool(options.get("sandbox", True))
     # course.grade decides about a missing sandbox itself: it says so once and grades with limits

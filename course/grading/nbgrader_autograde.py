@@ -18,6 +18,34 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, Overw
 
 from .tamper import known_cells, repair
 
+# nbgrader's own lists, with the course's steps in place (by import path: nbgrader_config.py and
+# course.grade's jobs both use them, and course.grade never takes the sealing from a config file)
+SANITIZE_AFTER_REPAIR = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "course.grading.nbgrader_autograde.OverwriteCellsQuietly",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+AUTOGRADE = [
+    "course.grading.sealed.SealedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+
+def seal(c, repaired: bool = False) -> None:
+    """Make nbgrader's Autograde grade sealed. ``repaired``: the metadata was already restored
+    (course.grade's jobs do it on the file's bytes, tamper.normalize, to report it)."""
+    c.Autograde.sanitize_preprocessors = SANITIZE_AFTER_REPAIR if repaired else [
+        "course.grading.nbgrader_autograde.RestoreMetadata", *SANITIZE_AFTER_REPAIR]
+    c.Autograde.autograde_preprocessors = AUTOGRADE
+    c.OverwriteCells.add_missing_cells = True
+
 
 class RestoreMetadata(NbGraderPreprocessor):
     def preprocess(self, nb, resources):

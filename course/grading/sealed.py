@@ -41,6 +41,7 @@ from nbgrader.preprocessors import Execute
 from ..checks import REGISTRY
 from ..checks.core import BadResult, decode, resolve_seed
 from ..checks.rules import Program, tampering
+from .feedback import HIDDEN
 from .sandbox import Limits, Sandbox, bwrap_problem, kill_uid, processes_of
 
 
@@ -77,11 +78,10 @@ def parse_test_cell(source: str) -> list:
     except SyntaxError as exc:
         raise Unsealable(f"syntax error: {exc}") from None
     plan = []
-    hidden, inside = set(), False
-    for number, line in enumerate(source.splitlines(), 1):
-        inside = (inside or "### BEGIN HIDDEN TESTS" in line) and "### END HIDDEN TESTS" not in line
-        if inside:
-            hidden.add(number)
+    hidden = set()  # line numbers inside ### BEGIN/END HIDDEN TESTS
+    for block in HIDDEN.finditer(source):
+        first = source.count("\n", 0, block.start()) + 1
+        hidden.update(range(first, first + block.group().count("\n") + 1))
     for stmt in tree.body:
         call = stmt.value if isinstance(stmt, ast.Expr) else None
         if not isinstance(call, ast.Call):
