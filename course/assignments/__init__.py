@@ -24,8 +24,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def names() -> list[str]:
-    """The assignment folders, e.g. ["a01_rnn_layer", ...]."""
-    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.ispkg and m.name[:1] == "a")
+    """The assignment folders, e.g. ["a01_rnn_layer", ...]: a package aNN_<name> with its checks.py
+    (an assignment being written is not one until its checks exist)."""
+    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
+                  if m.ispkg and m.name[:1] == "a" and (HERE / m.name / "checks.py").is_file())
 
 
 def load_checks() -> None:

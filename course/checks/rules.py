@@ -43,6 +43,11 @@ DENIED_MODULES = {
 }
 DENIED_COURSE = ("course.checks.", "course.grading")
 DENIED_COURSE_PARTS = ("checks", "fixtures")  # course.assignments.aNN_x.checks: an assignment's checks
+
+
+def _grader_part(name: str) -> bool:
+    """An assignment's checks, also split in modules: checks.py, checks_text.py, ..."""
+    return name.split("_")[0] in DENIED_COURSE_PARTS
 DENIED_CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "get_ipython",
                 "breakpoint", "memoryview"}
 # Attribute names that only matter to the grading machinery, the interpreter's internals or processes.
@@ -596,7 +601,7 @@ def tampering(program: Program) -> list[str]:
                     if top in DENIED_MODULES:
                         flag(node, f"imports {mod} ({DENIED_MODULES[top]})")
                     elif mod.startswith(DENIED_COURSE) or (mod.startswith("course.assignments.") and
-                                                           mod.split(".")[-1] in DENIED_COURSE_PARTS):
+                                                           _grader_part(mod.split(".")[-1])):
                         flag(node, f"imports the grader's internals ({mod})")
             elif isinstance(node, ast.Name):
                 if node.id in DENIED_CALLS or node.id in ("__builtins__", "__loader__", "__spec__"):
@@ -609,7 +614,7 @@ def tampering(program: Program) -> list[str]:
                     flag(node, f"reaches into {attr}")
                 elif attr in DENIED_ATTRS:
                     flag(node, f"uses .{attr}")
-                elif attr in DENIED_COURSE_PARTS and _root(node) in modules and _root(node) != "checks":
+                elif _grader_part(attr) and _root(node) in modules and _root(node) != "checks":
                     flag(node, f"reaches the grader's internals ({ast.unparse(node)[:60]})")
                 if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) in modules | BUILTIN_NAMES:
                     flag(node, f"changes {ast.unparse(node)} (patches a module)")

@@ -16,8 +16,8 @@ and adds the attack. Keys:
 """
 from __future__ import annotations
 
-A01, A02, A03, A04, A05 = ("01_rnn_layer", "02_rnn_from_scratch", "03_sequence_classifier", "04_overfitting",
-                           "05_gru_and_packing")
+A01, A02, A03, A04, A05, A06 = ("01_rnn_layer", "02_rnn_from_scratch", "03_sequence_classifier",
+                                "04_overfitting", "05_gru_and_packing", "06_learning_through_time")
 SETUP = "setup"  # the notebook's first locked cell
 
 # ---- attacks that work the same on any assignment: they all touch the grader, so they are flagged --
@@ -324,4 +324,45 @@ def lstm_cell(x_t, state, W_ih, W_hh, b_ih, b_hh):
 """}, style=True),
 }
 
-CASES = {A01: CASES01, A02: CASES02, A03: CASES03, A04: CASES04, A05: CASES05}
+# ---- 06: rnn_backward, train_step, the character model ------------------------------------------------
+BACKWARD = {"test_rnn_backward_step", "test_rnn_backward_time"}
+WRONG_BACKWARD = "def rnn_backward(d_output, cache):\n    return {}"
+AUTOGRAD_HELPER = """
+def _grads_of(out, wrt, d_out):
+    return torch.autograd.grad(out, wrt, d_out)
+"""
+CASES06 = {
+    **generic({"rnn_backward": WRONG_BACKWARD}),
+    # autograd reached through a helper in another cell, under another name
+    "autograd_in_a_helper": dict(insert={"rnn_backward": AUTOGRAD_HELPER}, replace={"rnn_backward": """
+def rnn_backward(d_output, cache):
+    W_ih = cache["W_ih"].clone().requires_grad_()
+    W_hh = cache["W_hh"].clone().requires_grad_()
+    x = cache["x"].clone().requires_grad_()
+    h0 = cache["h"][0].clone().requires_grad_()
+    out, _ = bptt.rnn_forward_cached(x, h0, W_ih, W_hh, cache["b_ih"], cache["b_hh"])
+    dout = d_output.transpose(0, 1) if cache["batch_first"] else d_output
+    gx, gh0, gih, ghh = _grads_of(out, (x, h0, W_ih, W_hh), dout)
+    db = None if cache["b_ih"] is None else torch.zeros_like(cache["b_ih"])
+    return {"x": gx.transpose(0, 1) if cache["batch_first"] else gx, "h0": gh0, "W_ih": gih, "W_hh": ghh,
+            "b_ih": db, "b_hh": db}
+"""}, lost=BACKWARD),
+    # the course's own answer, handed out for the demonstrations, is not the student's work
+    "borrows_the_reference": dict(replace={"rnn_backward": "rnn_backward = reference.rnn_backward",
+                                           "train_step": "from course.assignments.a06_learning_through_time.reference "
+                                                         "import train_step"},
+                                  lost=BACKWARD | {"test_train_step"}),
+    "style_no_loop_over_weights": dict(replace={"train_step": """
+def train_step(model, batch, optimizer, max_norm):
+    inputs, targets = batch
+    for p in model.parameters():
+        p.grad = None
+    loss = nn.functional.cross_entropy(model(inputs), targets)
+    loss.backward()
+    total = nn.utils.clip_grad_norm_(list(model.parameters()), max_norm=max_norm)
+    optimizer.step()
+    return float(loss.detach()), total
+"""}, style=True),
+}
+
+CASES = {A01: CASES01, A02: CASES02, A03: CASES03, A04: CASES04, A05: CASES05}  # A06: CASES06 (pending)

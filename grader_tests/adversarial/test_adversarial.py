@@ -1,4 +1,4 @@
-"""Malicious, broken and honest-but-unusual submissions of all five assignments, graded in ONE run of
+"""Malicious, broken and honest-but-unusual submissions of every assignment, graded in ONE run of
 the real command (2 workers) in a temporary course: none earns a point it did not earn honestly,
 honest solutions (and other honest styles) keep full marks with no flag, and the master gradebook,
 source/ and every other student's folder are byte-identical afterwards."""
