@@ -24,3 +24,15 @@ def source_run(tmp_path_factory):
             done[number] = record(number, root)
         return done[number]
     return run
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: one thread is fastest (every notebook sets it too), and fair to whatever else runs.
+    A test module that trains them says ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

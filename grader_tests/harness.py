@@ -9,6 +9,12 @@ the course's own grader, ``python -m course.grade`` (``Course.course_grade``), i
     course = Course(tmp_path_factory.mktemp("a01"), "01_rnn_layer")
     run = course.course_grade(fixture_submissions(course, fixtures.MISTAKES, fixtures.STYLES))
     run.scores("solution") == course.max_scores()
+
+or several assignments in ONE run (``course_grade_together``, as test_grading.py does: the command's
+start-up and its last notebook's tail are paid once):
+
+    runs = course_grade_together(tmp_path_factory.mktemp("all"), {a01: subs01, a02: subs02})
+    runs["01_rnn_layer"].scores("solution") == a01.max_scores()
 """
 from __future__ import annotations
 
@@ -119,22 +125,10 @@ class Course:
         tag = f"cg{len(list(self.root.glob('cg*')))}"
         submitted = self.submit(submissions, self.root / tag / "submitted", name)
         out = self.root / tag / "out"
-        env = nbgrader_env()  # the instructor's own environment (HOME included), venv first on PATH
-        load = LoadSampler()
-        load.start()
-        start = time.monotonic()
-        try:
-            proc = subprocess.run([sys.executable, "-m", "course.grade", str(submitted), "--course-dir",
-                                   str(self.root), "--out", str(out), "--workers", str(workers), "--quiet",
-                                   *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout)
-        finally:
-            seconds = time.monotonic() - start
-            load.stop.set()
-        if proc.returncode != 0:
-            raise RuntimeError(f"course.grade failed ({proc.returncode}) after {seconds:.0f} s:\n"
-                               f"{proc.stdout}\n{proc.stderr[-5000:]}")
-        run = GradeRun(self, out, seconds, proc.stdout, name or self.notebooks()[0])
-        run.peak_load = load.peak
+        seconds, stdout, peak = run_course_grade(self.root, submitted, out, workers=workers, args=args,
+                                                 timeout=timeout)
+        run = GradeRun(self, out, seconds, stdout, name or self.notebooks()[0])
+        run.peak_load = peak
         return run
 
     def scores(self, students, name: str | None = None) -> dict:
@@ -163,6 +157,53 @@ class Course:
     def autograded(self, student: str, name: str | None = None):
         return nbformat.read(self.root / "autograded" / student / self.assignment /
                              (name or self.notebooks()[0]), as_version=4)
+
+
+def run_course_grade(course_dir: Path, submitted: Path, out: Path, *, workers: int = 2, args: tuple = (),
+                     timeout: float = 3600) -> tuple[float, str, float]:
+    """One run of ``python -m course.grade SUBMITTED --course-dir COURSE_DIR --out OUT``, as an
+    instructor runs it; returns (seconds, stdout, peak 1-min load average). Raises if it fails."""
+    env = nbgrader_env()  # the instructor's own environment (HOME included), venv first on PATH
+    load = LoadSampler()
+    load.start()
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "course.grade", str(submitted), "--course-dir",
+                               str(course_dir), "--out", str(out), "--workers", str(workers), "--quiet",
+                               *args], cwd=course_dir, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        seconds = time.monotonic() - start
+        load.stop.set()
+    if proc.returncode != 0:
+        raise RuntimeError(f"course.grade failed ({proc.returncode}) after {seconds:.0f} s:\n"
+                           f"{proc.stdout}\n{proc.stderr[-5000:]}")
+    return seconds, proc.stdout, load.peak
+
+
+def course_grade_together(root: Path, jobs: dict, *, workers: int = 2, args: tuple = (), timeout: float = 3600,
+                          templates: Path | None = None) -> dict:
+    """Grade several assignments' submissions in ONE run of ``python -m course.grade``: ``jobs`` is
+    {Course: {student: notebook}}. ``root`` becomes a course holding every one of those assignments'
+    source/ (copied from each Course) and nbgrader_config.py, with root/submitted/<student>/<assignment>/
+    in nbgrader's layout (the same student name may appear in several assignments). ``templates``: a
+    ``.templates`` folder of an earlier run to start the template cache from (course.grade keys each
+    template by a hash of the assignment's source/ and the config, so only an identical one is used).
+    Returns {assignment: GradeRun}, each seeing only its assignment's results."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    submitted, out = root / "submitted", root / "out"
+    for course, submissions in jobs.items():
+        shutil.copytree(course.root / "source" / course.assignment, root / "source" / course.assignment)
+        course.submit(submissions, submitted)
+    if templates is not None and Path(templates).is_dir():
+        shutil.copytree(templates, out / ".templates")
+    seconds, stdout, peak = run_course_grade(root, submitted, out, workers=workers, args=args, timeout=timeout)
+    runs = {}
+    for course in jobs:
+        runs[course.assignment] = run = GradeRun(course, out, seconds, stdout, course.notebooks()[0])
+        run.peak_load = peak
+    return runs
 
 
 class LoadSampler(threading.Thread):

@@ -20,13 +20,7 @@ from fixtures import a03_sequence_classifier as a03_fixtures
 CONTRACT = "could not accept what came back from your kernel"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread is fastest, and fair to whatever else runs on the machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def outcome_of(name, answer, **kw):

@@ -1,10 +1,11 @@
-"""Assignments 02 and 05 in a real JupyterLab, driven by Playwright in Debian's headless Chromium.
+"""Assignments 02, 05 and 06 in a real JupyterLab, driven by Playwright in Debian's headless Chromium.
 
 Starts `jupyter lab` on a free port with a token and a temporary root holding copies of the released
 notebooks. In 02 it runs the time-step widget cell (it must render as a widget, not as the static
 fallback, and its Play button must animate the figure to the last step), then types a correct rnn_cell
 into its answer cell and clicks nbgrader's Validate button. In 05 it trains the small GRU and plays the
-gate animation to its last frame. Needs /usr/bin/chromium (`apt-get install chromium`);
+gate animation to its last frame. In 06 it measures the gradient norms and plays the gradient flowing
+back through time (the heat map) to its last frame. Needs /usr/bin/chromium (`apt-get install chromium`);
 without it the test is skipped with that reason.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "rnn_from_scratch.ipynb"
 NOTEBOOK_05 = "gru_and_packing.ipynb"
+NOTEBOOK_06 = "learning_through_time.ipynb"
 SCREENSHOT = Path(tempfile.gettempdir()) / "a02_browser.png"
 # generous: CI runs this on a busy 2-core machine (the kernel's first `import torch` alone can
 # take a minute there)
@@ -51,6 +53,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "release" / "02_rnn_from_scratch" / NOTEBOOK, root / NOTEBOOK)
     shutil.copy(ROOT / "release" / "05_gru_and_packing" / NOTEBOOK_05, root / NOTEBOOK_05)
+    shutil.copy(ROOT / "release" / "06_learning_through_time" / NOTEBOOK_06, root / NOTEBOOK_06)
     shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     server = Lab("lab", root, tmp_path_factory.mktemp("home")).start()
     try:
@@ -58,6 +61,7 @@ def lab(tmp_path_factory):
         # reset: a fresh workspace holding only this notebook (otherwise Lab reopens 02's tab behind
         # 05's, and page-wide locators find 02's cells and its hidden execution indicator first)
         yield {"url": server.url(f"lab/tree/{NOTEBOOK}"), "url_05": server.url(f"lab/tree/{NOTEBOOK_05}"),
+               "url_06": server.url(f"lab/tree/{NOTEBOOK_06}"),
                "root": root, "api": f"{server.base}/api", "token": server.token, "log": server.log_path}
     finally:
         server.stop()
@@ -250,17 +254,17 @@ def test_validate_with_a_correct_rnn_cell(page, lab):
     page.screenshot(path=str(SCREENSHOT.with_name("a02_validate.png")))
 
 
-def test_gate_widget_animates_in_jupyterlab(browser, lab):
-    """Assignment 05: train the small GRU (seconds), then play r, z, n and h over one utterance."""
-    page = _open(browser, lab["url_05"])
+def _compute_then_play(browser, lab, url, notebook, compute, computed, player, screenshot, what):
+    """Open ``notebook``, run its set-up, the cell holding ``compute`` (until it prints ``computed``),
+    then the player cell holding ``player``; press Play and watch it go round to its last frame."""
+    page = _open(browser, url)
     try:
-        _run(page, lab, NOTEBOOK_05, *_setup_cell(page))
-        train = _code_cell(page, "gates.train_speaker_gru(")
-        _run(page, lab, NOTEBOOK_05, train,
-             train.locator(".jp-OutputArea-output").filter(has_text="test accuracy"))
-        cell = _code_cell(page, "gates.gate_player(")
+        _run(page, lab, notebook, *_setup_cell(page))
+        cell = _code_cell(page, compute)
+        _run(page, lab, notebook, cell, cell.locator(".jp-OutputArea-output").filter(has_text=computed))
+        cell = _code_cell(page, player)
         play = cell.locator(".widget-play button").first
-        _run(page, lab, NOTEBOOK_05, cell, play)
+        _run(page, lab, notebook, cell, play)
         readout = cell.locator(".widget-readout").first
         last = readout.inner_text().strip()          # the player starts on the last frame
         image = cell.locator(".widget-output img").first
@@ -268,7 +272,20 @@ def test_gate_widget_animates_in_jupyterlab(browser, lab):
         first_src = image.get_attribute("src")
         seen, sources = _play(page, play, readout, image, last=last, seconds=120)
         assert readout.inner_text().strip() == last and len(seen) >= 3, seen
-        assert len(sources - {first_src}) >= 1, "the gate figure did not change while playing"
-        _screenshot(page, lab, NOTEBOOK_05, cell, image, SCREENSHOT.with_name("a05_gates.png"))
+        assert len(sources - {first_src}) >= 1, f"the {what} did not change while playing"
+        _screenshot(page, lab, notebook, cell, image, SCREENSHOT.with_name(screenshot))
     finally:
         page.close()
+
+
+def test_gate_widget_animates_in_jupyterlab(browser, lab):
+    """Assignment 05: train the small GRU (seconds), then play r, z, n and h over one utterance."""
+    _compute_then_play(browser, lab, lab["url_05"], NOTEBOOK_05, "gates.train_speaker_gru(", "test accuracy",
+                       "gates.gate_player(", "a05_gates.png", "gate figure")
+
+
+def test_gradient_flow_widget_animates_in_jupyterlab(browser, lab):
+    """Assignment 06: measure ‖∂L/∂h_t‖ for the four layers (seconds), then play the heat map that sends
+    the gradient one more step back from the loss in each frame."""
+    _compute_then_play(browser, lab, lab["url_06"], NOTEBOOK_06, "measured = gradients.measure_gradients()",
+                       "test accuracy", "gradients.gradient_player(", "a06_gradient_flow.png", "heat map")

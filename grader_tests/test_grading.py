@@ -2,10 +2,13 @@
 tells instructors to use): full marks, zero, other correct styles, one mistake at a time.
 
 The assignments are discovered with ``course.assignments.names()``; each one's tables live in
-``grader_tests/fixtures/aNN_<name>.py`` (MISTAKES, STYLES, FEEDBACK, HIDDEN, MIN_POINTS). For
-each assignment ONE run of ``course.grade`` (2 workers) grades, in a temporary copy of the course:
-the solution, the untouched release ("blank"), every other correct style and one submission per
-mistake. Properties asserted for every assignment:
+``grader_tests/fixtures/aNN_<name>.py`` (MISTAKES, STYLES, FEEDBACK, HIDDEN, MIN_POINTS). ONE run
+of ``course.grade`` (2 workers) grades, for every assignment together (as an instructor grades a
+class folder that holds several assignments), in a temporary copy of the course: each assignment's
+solution, untouched release ("blank"), other correct styles and one submission per mistake; each
+assignment's tests then look only at its own results. (One run instead of one per assignment: the
+command's fixed start-up and the last notebook's tail are paid once, not five times.) Properties
+asserted for every assignment:
 
 * the solution gets full marks, unflagged; the untouched release scores zero;
 * other correct styles get full marks with no flag;
@@ -15,9 +18,10 @@ mistake. Properties asserted for every assignment:
 * the release holds no solution, no hidden test, no key;
 * skipping the cells no grade needs (the default) changes no score. The tables above were written for
   notebooks run in full, so every mistake graded with skipping already meets them; on top of that the
-  solution, the blank release and every style are graded again with ``--run-all`` and every cell
-  must score the same, with the same flags. ``EQUIVALENCE=all make test`` grades every mistake both
-  ways too (about 14 more minutes on 2 cores: kept out of the default run for CI's time budget).
+  solution, the blank release and every style are graded again with ``--run-all`` (again one run for
+  every assignment) and every cell must score the same, with the same flags. ``EQUIVALENCE=all make
+  test`` grades every mistake both ways too (about 14 more minutes on 2 cores: kept out of the
+  default run for CI's time budget).
 
 Plain ``nbgrader autograde`` is still documented, so assignment 01 also goes through it once (solution,
 blank and one mistake), with ``harness.Course.autograde``.
@@ -29,13 +33,14 @@ import importlib
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
 
 from course import assignments
-from harness import (Course, LoadSampler, cell_outputs_text, expect_lost, feedback_table,
-                     fixture_submissions)
+from harness import (Course, LoadSampler, cell_outputs_text, course_grade_together, expect_lost,
+                     feedback_table, fixture_submissions)
 
 pytestmark = pytest.mark.slow
 
@@ -85,51 +90,106 @@ class Graded:
         return self.run.scores(student)
 
 
+def selected(request, fixture: str) -> list[str]:
+    """The assignments whose selected tests in this session use ``fixture`` (``-k a03`` grades 03
+    only): the packages one grading run is made for."""
+    found = set()
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if fixture in getattr(item, "fixturenames", ()) and params.get("package") in PACKAGES:
+            found.add(params["package"])
+    return [p for p in PACKAGES if p in found]
+
+
 @pytest.fixture(scope="module")
-def courses(tmp_path_factory):
-    """package -> a temporary course copy with the assignment generated (made once, on first use)."""
+def courses(tmp_path_factory, request):
+    """package -> a temporary course copy with the assignment generated. The first use makes the
+    copies of every assignment this session's selected tests need, WORKERS at a time (each is an
+    ``nbgrader generate_assignment`` process); a failed copy fails only its assignment's tests."""
     made = {}
+
+    def build(item):
+        package, root = item
+        try:
+            return Course(root, source_folder(package))
+        except Exception as exc:  # raised again by every test that needs this course
+            return exc
 
     def get(package):
         if package not in made:
-            made[package] = Course(tmp_path_factory.mktemp(package[:3]), source_folder(package))
+            batch = [p for p in dict.fromkeys([package, *selected(request, "courses")]) if p not in made]
+            roots = [(p, tmp_path_factory.mktemp(p[:3])) for p in batch]
+            with ThreadPoolExecutor(WORKERS) as pool:
+                made.update(zip(batch, pool.map(build, roots)))
+        if isinstance(made[package], Exception):
+            raise made[package]
         return made[package]
     return get
 
 
-def _grading_runs(courses, request, args=(), mistakes=True):
+def _grading_runs(courses, request, tmp_path_factory, fixture, args=(), mistakes=True, templates=lambda: None):
+    """package -> Graded. The first use grades, in ONE run of course.grade, every assignment whose
+    selected tests use ``fixture`` (and the one asked for)."""
     done = {}
+
+    def grade(batch):
+        jobs, fixtures = {}, {}
+        for package in batch:
+            try:
+                course, fx = courses(package), FIXTURES[package]
+            except Exception as exc:  # its course copy failed: only its own tests fail
+                done[package] = exc
+                continue
+            jobs[course] = fixture_submissions(course, fx.MISTAKES if mistakes else {}, fx.STYLES)
+            fixtures[course.assignment] = (package, fx)
+        if not jobs:
+            return
+        try:
+            runs = course_grade_together(tmp_path_factory.mktemp("cg_all"), jobs, workers=WORKERS, args=args,
+                                         templates=templates())
+        except Exception as exc:  # a failed run fails every test of its assignments: never run twice
+            for package, _ in fixtures.values():
+                done[package] = exc
+            return
+        first = next(iter(runs.values()))
+        jobs_time = {a[:2]: f"{len(r.results)} in {sum(x.get('seconds') or 0 for x in r.results.values()):.0f} s"
+                     for a, r in runs.items()}
+        say(request, f"course.grade{''.join(' ' + a for a in args)}: {sum(map(len, jobs.values()))} submissions "
+                     f"of {len(runs)} assignment(s) in one run, {first.seconds:.0f} s ({WORKERS} workers, peak "
+                     f"1-min load average {first.peak_load:.1f}) — {first.stdout.strip().splitlines()[0]}; "
+                     f"worker time per assignment: {', '.join(f'{a}: {t}' for a, t in jobs_time.items())}")
+        for assignment, run in runs.items():
+            package, fx = fixtures[assignment]
+            done[package] = Graded(run.course, run, fx)
 
     def get(package):
         if package not in done:
-            try:
-                course, fx = courses(package), FIXTURES[package]
-                subs = fixture_submissions(course, fx.MISTAKES if mistakes else {}, fx.STYLES)
-                run = course.course_grade(subs, workers=WORKERS, args=args)
-                say(request, f"course.grade {' '.join(args)} {source_folder(package)}: {len(subs)} submissions in "
-                             f"{run.seconds:.0f} s ({WORKERS} workers, peak 1-min load average "
-                             f"{run.peak_load:.1f}) — {run.stdout.strip().splitlines()[0]}")
-                done[package] = Graded(course, run, fx)
-            except Exception as exc:  # a failed run fails every test of its assignment: never run twice
-                done[package] = exc
+            grade([p for p in dict.fromkeys([package, *selected(request, fixture)]) if p not in done])
         if isinstance(done[package], Exception):
             raise done[package]
         return done[package]
+    get.done = done
     return get
 
 
 @pytest.fixture(scope="module")
-def graded(courses, request):
-    """package -> Graded: ONE course.grade run per assignment (the default: cells no graded cell
-    depends on are not re-run), made on first use and kept."""
-    return _grading_runs(courses, request)
+def graded(courses, request, tmp_path_factory):
+    """package -> Graded: ONE course.grade run for every selected assignment (the default: cells no
+    graded cell depends on are not re-run), made on first use and kept."""
+    return _grading_runs(courses, request, tmp_path_factory, "graded")
 
 
 @pytest.fixture(scope="module")
-def graded_run_all(courses, request):
-    """The solution, the blank release and the styles graded with --run-all (every cell re-run).
-    (The mistakes' tables already say what a full run gives: graded with skipping, they meet them.)"""
-    return _grading_runs(courses, request, ("--run-all",), mistakes=os.environ.get("EQUIVALENCE") == "all")
+def graded_run_all(courses, graded, request, tmp_path_factory):
+    """The solution, the blank release and the styles graded with --run-all (every cell re-run), in
+    ONE run for every selected assignment. (The mistakes' tables already say what a full run gives:
+    graded with skipping, they meet them.) Its template cache starts from the default run's, when that
+    run was made: the same source/ and config give the same template gradebook."""
+    def templates():
+        runs = [g for g in graded.done.values() if isinstance(g, Graded)]
+        return runs[0].run.out / ".templates" if runs else None
+    return _grading_runs(courses, request, tmp_path_factory, "graded_run_all", ("--run-all",),
+                         mistakes=os.environ.get("EQUIVALENCE") == "all", templates=templates)
 
 
 # -- the release (generate_assignment only: no grading run needed) -------------------------------------
@@ -240,7 +300,7 @@ def test_skipping_cells_no_grade_needs_changes_no_score(graded, graded_run_all, 
     assert any(skipped.values()), "nothing was skipped in the solution"
     assert not any(full.run.results["solution"]["skipped"].values())
     # the student is told which cells were not re-run, in the feedback and in the cells themselves
-    page = next((fast.run.out / "feedback" / "solution").rglob("*.html")).read_text()
+    page = next((fast.run.out / "feedback" / "solution" / fast.course.assignment).rglob("*.html")).read_text()
     assert "were not re-run when grading" in page
     nb = fast.run.autograded("solution")
     notes = [i + 1 for i, c in enumerate(nb.cells) if c.cell_type == "code"

@@ -365,4 +365,4 @@ def train_step(model, batch, optimizer, max_norm):
 """}, style=True),
 }
 
-CASES = {A01: CASES01, A02: CASES02, A03: CASES03, A04: CASES04, A05: CASES05}  # A06: CASES06 (pending)
+CASES = {A01: CASES01, A02: CASES02, A03: CASES03, A04: CASES04, A05: CASES05, A06: CASES06}

@@ -151,12 +151,16 @@ def np_backward(case, data, recurrent=True, deriv="1-h2", back="W_hh", dW_hh="da
     if batch == "mean":
         B = x.shape[1]
         dW_ih, dWhh, db = dW_ih / B, dWhh / B, db / B
+    elif batch == "mean_bias":
+        db = db / x.shape[1]
+    if biases == "last_step":              # db = da.sum(0) inside the loop: only step 0's share is left
+        db = da.sum(0)
     dh0 = {"da@W_hh": dh_next, "zero": np.zeros_like(dh_next), "dh": dh}[h0]
     grads = {"x": np.swapaxes(dx, 0, 1) if bf else dx, "h0": dh0, "W_ih": dW_ih, "W_hh": dWhh,
              "b_ih": None, "b_hh": None}
     if b is not None:
         grads["b_ih"] = db
-        grads["b_hh"] = db if biases == "both" else np.zeros_like(db)
+        grads["b_hh"] = np.zeros_like(db) if biases == "b_ih" else db
     return grads
 
 
@@ -174,13 +178,14 @@ BACKWARD_MISTAKES = {
                    "passes through tanh, da_t = dh_t * (1 - h_t**2)."),
     "deriv_prev": (dict(deriv="1-h_prev2"),
                    "tanh's derivative uses the wrong state: cache[\"h\"] starts with h_0, so step t "
-                   "produced cache[\"h\"][t + 1]; da_t = dh_t * (1 - cache[\"h\"][t + 1]**2)."),
+                   "wrote cache[\"h\"][t + 1]; da = dh * (1 - cache[\"h\"][t + 1]**2)."),
     "dW_hh_T": (dict(dW_hh="h_prev.T@da"),
-                "dW_hh is transposed: W_hh is stored (out, in), so its gradient is da_t.T @ h_{t-1} "
+                "dW_hh is transposed: W_hh is stored (out, in), so its gradient is da.T @ h_t "
                 "(a square matrix hides this from the shapes)."),
     "dW_hh_h": (dict(dW_hh="da.T@h"),
-                "dW_hh pairs da_t with the wrong state: W_hh multiplied the state that went *into* "
-                "step t, h_{t-1} = cache[\"h\"][t], so dW_hh += da_t.T @ cache[\"h\"][t]."),
+                "dW_hh pairs da with the wrong state: W_hh multiplied the state that went *into* "
+                "step t, h_t = cache[\"h\"][t] (not the one it wrote, cache[\"h\"][t + 1]), so "
+                "dW_hh += da.T @ cache[\"h\"][t]."),
     "back_T": (dict(back="W_hh.T"),
                "the gradient sent back to h_{t-1} is da_t @ W_hh: the forward pass used h_{t-1} @ W_hh.T, "
                "so the backward pass multiplies by W_hh itself, not by its transpose."),
@@ -188,6 +193,13 @@ BACKWARD_MISTAKES = {
                    "the weight and bias gradients are averaged over the batch: the loss adds up every "
                    "sequence's terms, so sum over the batch (as autograd does), like dx, which stays per "
                    "sequence."),
+    "mean_batch_bias": (dict(batch="mean_bias"),
+                        "the bias gradients are averaged over the batch (da.mean(0)): the loss adds up "
+                        "every sequence's terms, so sum them, da.sum(0), as for the weights."),
+    "bias_not_accumulated": (dict(biases="last_step"),
+                             "the bias gradients hold only one step's share: b_ih and b_hh are used at "
+                             "every step, so add up da.sum(0) over all the steps (db += ...), as for "
+                             "the weights."),
     "h0_zero": (dict(h0="zero"),
                 "h0's gradient is zero: h0 fed step 0, so it receives what step 0 sends back, "
                 "da_0 @ W_hh — the dh_next left after the loop."),
@@ -261,7 +273,7 @@ class RNNBackwardCheck(Check):
         cases = backward_cases(seed, part)
         answers = []
         for i, (case, res) in enumerate(zip(cases, got["results"], strict=True)):
-            call = f"on the case where {case['desc']}"
+            call = f"on the case: {case['desc']}"
             if "error" in res:
                 return [f"rnn_backward raised {call}: {backward_error_hint(res['error'], case)}"]
             value = res["value"]
@@ -294,14 +306,15 @@ class RNNBackwardCheck(Check):
                 continue
             for name, (kwargs, message) in BACKWARD_MISTAKES.items():
                 variant = np_backward(case, data, **kwargs)
-                if all(close(answer[k], variant[k], "float64") for k in wrong):
+                if all(close(answer[k], variant[k], "float64") for k in GRADS if want[k] is not None):
                     where = self._most_isolating(answers, kwargs)
-                    return [message + (f" (seen on the case where {where}.)" if where else "")]
+                    return [message + (f" (Seen on the case: {where}.)" if where else "")]
             diff = max(float(np.max(np.abs(answer[k] - want[k]))) for k in wrong)
-            return [f"on the case where {case['desc']}, the gradients of {', '.join(wrong)} differ from "
-                    f"autograd's (largest difference {diff:.3g}). Walk back from t = T-1 to 0: dh_t = "
-                    "d_output[t] + dh_next; da_t = dh_t * (1 - h_t**2); dx_t = da_t @ W_ih; dW_ih += "
-                    "da_t.T @ x_t; dW_hh += da_t.T @ h_{t-1}; db += da_t.sum(0); dh_next = da_t @ W_hh."]
+            return [f"on the case: {case['desc']}, the gradients of {', '.join(wrong)} differ from "
+                    f"autograd's (largest difference {diff:.3g}). Walk back from t = T-1 to 0 with "
+                    "h = cache[\"h\"]: dh = d_output[t] + dh_next; da = dh * (1 - h[t + 1]**2); "
+                    "dx[t] = da @ W_ih; dW_ih += da.T @ x[t]; dW_hh += da.T @ h[t]; db += da.sum(0); "
+                    "dh_next = da @ W_hh."]
         return []
 
     @staticmethod
@@ -360,6 +373,9 @@ def reference_steps(seed, clip="after_backward", zero_grad=True, loss_after=Fals
             torch.nn.utils.clip_grad_norm_(clipped, max_norm)
         elif clip == "value":
             torch.nn.utils.clip_grad_value_(clipped, max_norm)
+        elif clip == "each":
+            for p in clipped:
+                torch.nn.utils.clip_grad_norm_([p], max_norm)
         opt.step()
         if loss_after:
             with torch.no_grad():
@@ -380,6 +396,10 @@ STEP_MISTAKES = {
               "that is clip_grad_value_, which clamps every number on its own and changes the gradient's "
               "direction; clip_grad_norm_ rescales the whole gradient vector so its norm is at most "
               "max_norm."),
+    "each": (dict(clip="each"),
+             "each parameter tensor was clipped on its own: clip them all as one vector, "
+             "clip_grad_norm_(model.parameters(), max_norm), so the update keeps its direction and its "
+             "total norm is max_norm."),
     "max_norm_1": (dict(max_norm=1.0),
                    "the gradient was clipped to norm 1, not to the max_norm you were given: pass max_norm "
                    "on to clip_grad_norm_."),

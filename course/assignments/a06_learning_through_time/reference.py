@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from .text import CharRNN, generate, sample_next, train_chunk  # noqa: F401  (Part E's live with its training code)
+
 
 def rnn_backward(d_output, cache):
     """Gradients of a one-layer tanh RNN (see bptt.rnn_forward_cached), walking back from t = T-1 to 0."""
