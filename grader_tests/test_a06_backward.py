@@ -199,3 +199,15 @@ MOVE_CLIP_AFTER_STEP = [("    norm = torch.nn.utils.clip_grad_norm_(model.parame
 def test_each_step_mistake_is_named(edits, phrase):
     text = message(checks.a06_train_step, step(*edits), seed=3)
     assert phrase in text, text
+
+
+def test_extra_keys_and_graph_carrying_gradients_are_refused():
+    def extra(d_output, cache):
+        return dict(reference.rnn_backward(d_output, cache), note="mine")
+
+    def on_a_graph(d_output, cache):
+        return {k: None if v is None else v.clone().requires_grad_()
+                for k, v in reference.rnn_backward(d_output, cache).items()}
+
+    assert "keys it should not have (note)" in message(checks.a06_rnn_backward, extra, seed=2)
+    assert "requires grad" in message(checks.a06_rnn_backward, on_a_graph, seed=2)

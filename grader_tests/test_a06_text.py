@@ -88,7 +88,7 @@ def char_rnn(batch_first=True, head="all", use_h=True, softmax=False, rnn_cls=nn
 
         def forward(self, x, h=None):
             output, h_n = self.rnn(self.embedding(x), h if use_h else None)
-            logits = self.head(output[:, -1] if head == "last" else output)
+            logits = self.head({"last": output[:, -1], "last_kept": output[:, -1:]}.get(head, output))
             return (logits.softmax(-1) if softmax else logits), h_n
 
     return Model
@@ -97,6 +97,7 @@ def char_rnn(batch_first=True, head="all", use_h=True, softmax=False, rnn_cls=nn
 def test_char_rnn_mistakes_are_named():
     fails_with("a06_char_rnn", char_rnn(batch_first=False), "batch_first=True")
     fails_with("a06_char_rnn", char_rnn(head="last"), "head to the last step only")
+    fails_with("a06_char_rnn", char_rnn(head="last_kept"), "head to the last step only")
     fails_with("a06_char_rnn", char_rnn(use_h=False), "forward ignores h")
     fails_with("a06_char_rnn", char_rnn(softmax=True), "returns probabilities")
     fails_with("a06_char_rnn", char_rnn(rnn_cls=nn.LSTM), "should be an nn.GRU")

@@ -284,6 +284,10 @@ class RNNBackwardCheck(Check):
             if missing:
                 return [f"the returned dict lacks {', '.join(missing)}: return the gradients of "
                         f"{', '.join(GRADS)} (None for the biases when there are none)."]
+            extra = sorted(str(k) for k in value if k not in GRADS)
+            if extra:
+                return [f"the returned dict has keys it should not have ({', '.join(extra)[:80]}): return "
+                        f"exactly {', '.join(GRADS)}."]
             want = reference_grads(case, backward_data(case, i, seed))
             answer = {}
             for key in GRADS:
@@ -295,6 +299,10 @@ class RNNBackwardCheck(Check):
                 data = _np(value[key])
                 if data is None:
                     return [f"{call}: {key} should be a tensor, not {type_name(value[key])}."]
+                if value[key].get("requires_grad"):
+                    return [f"{call}: the gradient of {key} requires grad, so it was computed on a graph: "
+                            "build it from the cache's tensors with plain tensor operations (they carry "
+                            "no graph), not from parameters or tensors that require grad."]
                 problem = _shape_problem(key, data, want[key], case)
                 if problem:
                     return [f"{call}: {problem}"]
