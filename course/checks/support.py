@@ -7,13 +7,17 @@ made of a tensor; ``close`` compares numbers with the one tolerance table, ``TOL
 Probe side (the student's kernel): ``attempt`` runs student code once and keeps what it returned, or
 ``core.capture``'s record of what it raised; ``capture_as`` is ``core.capture`` with the result under
 a name of the probe's record; ``param_arrays`` copies a model's parameters;
+``seeded_tensor`` draws the same numbers on both sides from a seed and a name;
 ``ProbeNet`` is the small classifier handed to the student's training and evaluation code.
 
 A check module imports these and writes none of them again.
 """
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
+import torch
 from torch import nn
 
 from .core import capture
@@ -121,6 +125,13 @@ def param_arrays(model: nn.Module, dtype=None) -> dict:
     """Kernel side: {parameter name: a copy of its numbers as a NumPy array}, as ``dtype`` if given."""
     return {name: np.array(p.detach().cpu().numpy(), dtype=dtype, copy=True)
             for name, p in model.named_parameters()}
+
+
+# -- seeded numbers (probe and judge draw the same) ------------------------------------------------
+def seeded_tensor(seed: int, tag: str, shape, scale: float = 1.0) -> torch.Tensor:
+    """Uniform(-scale, scale) numbers that depend only on (seed, tag, shape)."""
+    g = torch.Generator().manual_seed((int(seed) * 7919 + zlib.crc32(tag.encode())) % 2**63)
+    return (torch.rand(tuple(shape), generator=g) * 2 - 1) * scale
 
 
 # -- the known model ----------------------------------------------------------------------------

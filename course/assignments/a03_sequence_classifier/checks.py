@@ -12,7 +12,6 @@ from the kernel: the probes send weights, and the trusted side measures (see mod
 from __future__ import annotations
 
 import random
-import zlib
 
 import numpy as np
 import torch
@@ -23,19 +22,13 @@ from ... import data as course_data
 from ...checks import models
 from ...checks.contract import Array, Bool, Cases, Int, ListOf, OneOf, Record, Str, Value
 from ...checks.core import CONTRACT_MESSAGE, Check, CheckFailed, to_plain, type_name
-from ...checks.support import ProbeNet, close, is_tensor, number, param_arrays, tensor_data
+from ...checks.support import ProbeNet, close, is_tensor, number, param_arrays, seeded_tensor, tensor_data
 
 VOWEL_LENGTH = 29  # the longest Japanese Vowels utterance: every sequence is left-padded to this
 KINDS = {"rnn": nn.RNN, "gru": nn.GRU}
 
 
 # -- seeded numbers, identical in the probe and in the judge -------------------------------------
-def seeded_tensor(seed: int, tag: str, shape, scale: float = 1.0) -> torch.Tensor:
-    """Uniform(-scale, scale) numbers that depend only on (seed, tag, shape)."""
-    g = torch.Generator().manual_seed((int(seed) * 7919 + zlib.crc32(tag.encode())) % 2**63)
-    return (torch.rand(tuple(shape), generator=g) * 2 - 1) * scale
-
-
 def load_seeded(module: nn.Module, seed: int, prefix: str) -> None:
     """Overwrite every parameter of ``module`` with seeded numbers (named prefix.param_name)."""
     with torch.no_grad():

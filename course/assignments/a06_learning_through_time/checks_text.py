@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from ...checks.contract import (Array, Bool, Cases, Float, Int, ListOf, Nullable, OneOf, PerCase, Record,
                                 Str, Value)
 from ...checks.core import Check, to_plain, type_name
-from ...checks.support import attempt, close, is_tensor, number, param_arrays
+from ...checks.support import attempt, close, is_tensor, number, param_arrays, seeded_tensor
 from .text import REFERENCE_NAMES, CharRNN
 
 ATOL = 1e-5  # float32 logits of the same modules, maybe summed in another order
@@ -39,18 +39,12 @@ ATOL = 1e-5  # float32 logits of the same modules, maybe summed in another order
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------------
-def seeded(seed: int, tag: str, shape, scale: float = 0.6) -> torch.Tensor:
-    """Uniform(-scale, scale) numbers that depend only on (seed, tag, shape)."""
-    g = torch.Generator().manual_seed((int(seed) * 7919 + zlib.crc32(tag.encode())) % 2**63)
-    return (torch.rand(tuple(shape), generator=g) * 2 - 1) * scale
-
-
 def load_seeded(model: nn.Module, seed: int) -> None:
     """Every parameter of ``model`` overwritten with seeded numbers drawn by its name (embeddings
     larger: they play the part of the input)."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            p.copy_(seeded(seed, name, p.shape, 1.5 if name.startswith("embedding") else 0.6))
+            p.copy_(seeded_tensor(seed, name, p.shape, 1.5 if name.startswith("embedding") else 0.6))
 
 
 def seeded_ids(seed: int, tag: str, shape, vocab: int) -> torch.Tensor:
@@ -146,7 +140,7 @@ def char_rnn_cases(seed, n=3):
 
 def char_rnn_inputs(case):
     x = seeded_ids(case["seed"], "x", (case["batch"], case["seq_len"]), case["vocab"])
-    h0 = seeded(case["seed"], "h0", (case["num_layers"], case["batch"], case["hidden"]), 1.0)
+    h0 = seeded_tensor(case["seed"], "h0", (case["num_layers"], case["batch"], case["hidden"]), 1.0)
     return x, h0
 
 
@@ -355,7 +349,7 @@ def tbptt_setup(case):
     (still attached to that chunk's graph; None for a ``fresh`` case), and two chunks (x, y)."""
     model = reference_model(case)
     for name, p in model.named_parameters():
-        p.grad = seeded(case["seed"], "stale." + name, p.shape, 1.0)
+        p.grad = seeded_tensor(case["seed"], "stale." + name, p.shape, 1.0)
     B, L, V = case["batch"], case["chunk"], case["vocab"]
     ids = seeded_ids(case["seed"], "text", (B, 3 * L + 1), V)
     _, h = model(ids[:, :L])                           # the previous chunk: h keeps its graph
@@ -564,7 +558,7 @@ def sample_cases(seed):
 
 def sample_logits(case) -> torch.Tensor:
     """Logits whose softmax differs clearly between temperatures, with a unique largest entry."""
-    logits = seeded(case["seed"], "logits", (case["vocab"],), 2.5)
+    logits = seeded_tensor(case["seed"], "logits", (case["vocab"],), 2.5)
     logits[int(torch.argmax(logits))] += 0.5
     return logits
 
