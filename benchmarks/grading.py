@@ -4,8 +4,9 @@
 
 N synthetic submissions (solutions, some with mistakes, some untouched releases) across the
 assignments that exist (source/<a> with a notebook). In one run, on the same inputs:
-  * nbgrader_serial_s: one `nbgrader autograde <a> --force` per assignment (gradebook generated before,
-    untimed, as an instructor would have it);
+  * nbgrader_serial_s: one `nbgrader autograde <a> --force` per assignment, nbgrader as shipped (the
+    course's nbgrader_config.py without its seal(): every cell re-run in one unsandboxed kernel;
+    gradebook generated before, untimed, as an instructor would have it);
   * course_grade_s: `python -m course.grade` with W workers (template gradebooks built before, untimed,
     for the same reason; --cold times their construction too), as it grades by default: cells that no
     graded cell depends on are not re-run; course_grade_run_all_s: the same with --run-all;
@@ -42,6 +43,14 @@ def env():
     e["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), e.get("PATH", "")])
     e.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     return e
+
+
+def stock_config() -> str:
+    """nbgrader_config.py up to (not including) its sealing: plain nbgrader with the course's settings."""
+    text = (ROOT / "nbgrader_config.py").read_text()
+    cut = text.index("from course.grading.nbgrader_autograde import seal")
+    assert "seal(" not in text[:cut], "the sealing moved: update stock_config()"
+    return text[:cut]
 
 
 def assignments():
@@ -107,7 +116,10 @@ def main():
     workers = args.workers or default_workers()
     rng = random.Random(0)
     course = Path(tempfile.mkdtemp(prefix="cg-bench-"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    # The baseline is nbgrader as shipped: the course's config without its last step, seal(), which makes
+    # `nbgrader autograde` grade sealed and skip cells like course.grade (course.grade seals its jobs
+    # itself, never from the config file, so both runs below read this same file).
+    (course / "nbgrader_config.py").write_text(stock_config())
     found = assignments()
     for a, _ in found:
         shutil.copytree(ROOT / "source" / a, course / "source" / a, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -144,8 +156,11 @@ def main():
     start = time.monotonic()
     for a, _ in ([] if args.course_grade_only else ready):
         t = time.monotonic()
-        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"],
-                       cwd=course, env=env(), capture_output=True)
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", a, "--force", "--log-level=ERROR"],
+                              cwd=course, env=env(), capture_output=True, text=True)
+        graded = list((course / "autograded").glob(f"*/{a}/*.ipynb"))
+        if proc.returncode != 0 or not graded:  # a time of nothing graded is no baseline
+            raise SystemExit(f"nbgrader autograde {a} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
         per[a]["nbgrader_s"] = time.monotonic() - t
     nbgrader_s = time.monotonic() - start
     print(f"nbgrader autograde (serial): {nbgrader_s:.1f} s", file=sys.stderr)
@@ -184,7 +199,7 @@ def main():
 
     mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
     print(f"\nper notebook, seconds (mean over submissions; course.grade = one job in one worker). "
-          f"A class of 1,000 on N cores: 1000 x job seconds / N, in hours.", file=sys.stderr)
+          "A class of 1,000 on N cores: 1000 x job seconds / N, in hours.", file=sys.stderr)
     head = (f"{'assignment':24} {'subs':>4} {'bare':>6} {'nbgrader':>8} {'job all':>8} {'job skip':>8} "
             f"{'skipped':>7} {'start':>6} {'imports':>7}  " + "  ".join(f"1000@{n} all/skip" for n in args.cores))
     print(head, file=sys.stderr)

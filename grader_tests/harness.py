@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -167,17 +169,36 @@ def run_course_grade(course_dir: Path, submitted: Path, out: Path, *, workers: i
     load = LoadSampler()
     load.start()
     start = time.monotonic()
+    # its own process group, so that a session that ends early (a run in the background) stops it whole
+    proc = subprocess.Popen([sys.executable, "-m", "course.grade", str(submitted), "--course-dir",
+                             str(course_dir), "--out", str(out), "--workers", str(workers), "--quiet",
+                             *args], cwd=course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    RUNNING.add(proc)
     try:
-        proc = subprocess.run([sys.executable, "-m", "course.grade", str(submitted), "--course-dir",
-                               str(course_dir), "--out", str(out), "--workers", str(workers), "--quiet",
-                               *args], cwd=course_dir, env=env, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_group(proc)
+        stdout, stderr = proc.communicate()
     finally:
+        RUNNING.discard(proc)
         seconds = time.monotonic() - start
         load.stop.set()
     if proc.returncode != 0:
         raise RuntimeError(f"course.grade failed ({proc.returncode}) after {seconds:.0f} s:\n"
-                           f"{proc.stdout}\n{proc.stderr[-5000:]}")
-    return seconds, proc.stdout, load.peak
+                           f"{stdout}\n{stderr[-5000:]}")
+    return seconds, stdout, load.peak
+
+
+RUNNING: set = set()  # course.grade processes still running (see run_course_grade)
+
+
+def stop_group(proc) -> None:
+    """Kill a course.grade run with its workers and kernels (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def course_grade_together(root: Path, jobs: dict, *, workers: int = 2, args: tuple = (), timeout: float = 3600,

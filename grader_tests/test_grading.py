@@ -16,12 +16,13 @@ asserted for every assignment:
 * the feedback names the mistake (a phrase in the output of the autograded test cell);
 * the hidden tests are back in the autograded notebook, and no test cell writes to stderr;
 * the release holds no solution, no hidden test, no key;
-* skipping the cells no grade needs (the default) changes no score. The tables above were written for
-  notebooks run in full, so every mistake graded with skipping already meets them; on top of that the
-  solution, the blank release and every style are graded again with ``--run-all`` (again one run for
-  every assignment) and every cell must score the same, with the same flags. ``EQUIVALENCE=all make
-  test`` grades every mistake both ways too (about 14 more minutes on 2 cores: kept out of the
-  default run for CI's time budget).
+* skipping the cells no grade needs (the default) changes no score: every submission above is graded
+  a second time with ``--run-all`` (again one run for every assignment) and every cell must score the
+  same, with the same flags.
+
+The grading runs are made once per session (grading_runs.py, conftest.py's fixtures ``courses``,
+``graded``, ``graded_run_all``), started in the background as the session begins; the tests here that
+read them run at the end of the session, when the other tests are done.
 
 Plain ``nbgrader autograde`` is still documented, so assignment 01 also goes through it once (solution,
 blank and one mistake), with ``harness.Course.autograde``.
@@ -29,34 +30,22 @@ blank and one mistake), with ``harness.Course.autograde``.
 from __future__ import annotations
 
 import html as html_
-import importlib
-import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
 
-from course import assignments
-from harness import (Course, LoadSampler, cell_outputs_text, course_grade_together, expect_lost,
-                     feedback_table, fixture_submissions)
+from grading_runs import FIXTURES, PACKAGES, SUMMARY, source_folder
+from harness import LoadSampler, cell_outputs_text, expect_lost, feedback_table
 
 pytestmark = pytest.mark.slow
 
-PACKAGES = assignments.names()                     # ["a01_rnn_layer", ...]
-FIXTURES = {p: importlib.import_module(f"fixtures.{p}") for p in PACKAGES}  # tests only: solutions inside
-WORKERS = 2
 PLAIN = "a01_rnn_layer"                            # the one assignment also graded by plain nbgrader
 PLAIN_MISTAKE = "h0_batch_first"
 # Never in a student's notebook: solutions, hidden tests, multiple-choice keys, fresh-seed requests.
 NOT_IN_RELEASE = ("BEGIN SOLUTION", "HIDDEN TESTS", "key=", "seed=None", "heldout_min")
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.S | re.M)
-
-
-def source_folder(package: str) -> str:
-    """a01_rnn_layer -> 01_rnn_layer (source/ and release/ folder of the assignment)."""
-    return package[1:]
 
 
 def cases(table: str) -> list:
@@ -67,129 +56,6 @@ def cases(table: str) -> list:
 FEEDBACK = {p: feedback_table(FIXTURES[p].FEEDBACK) for p in PACKAGES}
 FEEDBACK_CASES = [pytest.param(p, student, grade_id, id=f"{p[:3]}-{student}-{grade_id}")
                   for p in PACKAGES for student, grade_id in sorted(FEEDBACK[p])]
-
-
-def say(request, line: str) -> None:
-    """Print past pytest's capture (the time of each grading run is part of the CI log)."""
-    capman = request.config.pluginmanager.getplugin("capturemanager")
-    if capman is None:
-        print(line)
-        return
-    with capman.global_and_fixture_disabled():
-        print(f"\n{line}", flush=True)
-
-
-class Graded:
-    """One assignment after its grading run: the course copy, the run, full marks, its tables."""
-
-    def __init__(self, course, run, fixtures):
-        self.course, self.run, self.fx = course, run, fixtures
-        self.full = course.max_scores()
-
-    def scores(self, student):
-        return self.run.scores(student)
-
-
-def selected(request, fixture: str) -> list[str]:
-    """The assignments whose selected tests in this session use ``fixture`` (``-k a03`` grades 03
-    only): the packages one grading run is made for."""
-    found = set()
-    for item in request.session.items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if fixture in getattr(item, "fixturenames", ()) and params.get("package") in PACKAGES:
-            found.add(params["package"])
-    return [p for p in PACKAGES if p in found]
-
-
-@pytest.fixture(scope="module")
-def courses(tmp_path_factory, request):
-    """package -> a temporary course copy with the assignment generated. The first use makes the
-    copies of every assignment this session's selected tests need, WORKERS at a time (each is an
-    ``nbgrader generate_assignment`` process); a failed copy fails only its assignment's tests."""
-    made = {}
-
-    def build(item):
-        package, root = item
-        try:
-            return Course(root, source_folder(package))
-        except Exception as exc:  # raised again by every test that needs this course
-            return exc
-
-    def get(package):
-        if package not in made:
-            batch = [p for p in dict.fromkeys([package, *selected(request, "courses")]) if p not in made]
-            roots = [(p, tmp_path_factory.mktemp(p[:3])) for p in batch]
-            with ThreadPoolExecutor(WORKERS) as pool:
-                made.update(zip(batch, pool.map(build, roots)))
-        if isinstance(made[package], Exception):
-            raise made[package]
-        return made[package]
-    return get
-
-
-def _grading_runs(courses, request, tmp_path_factory, fixture, args=(), mistakes=True, templates=lambda: None):
-    """package -> Graded. The first use grades, in ONE run of course.grade, every assignment whose
-    selected tests use ``fixture`` (and the one asked for)."""
-    done = {}
-
-    def grade(batch):
-        jobs, fixtures = {}, {}
-        for package in batch:
-            try:
-                course, fx = courses(package), FIXTURES[package]
-            except Exception as exc:  # its course copy failed: only its own tests fail
-                done[package] = exc
-                continue
-            jobs[course] = fixture_submissions(course, fx.MISTAKES if mistakes else {}, fx.STYLES)
-            fixtures[course.assignment] = (package, fx)
-        if not jobs:
-            return
-        try:
-            runs = course_grade_together(tmp_path_factory.mktemp("cg_all"), jobs, workers=WORKERS, args=args,
-                                         templates=templates())
-        except Exception as exc:  # a failed run fails every test of its assignments: never run twice
-            for package, _ in fixtures.values():
-                done[package] = exc
-            return
-        first = next(iter(runs.values()))
-        jobs_time = {a[:2]: f"{len(r.results)} in {sum(x.get('seconds') or 0 for x in r.results.values()):.0f} s"
-                     for a, r in runs.items()}
-        say(request, f"course.grade{''.join(' ' + a for a in args)}: {sum(map(len, jobs.values()))} submissions "
-                     f"of {len(runs)} assignment(s) in one run, {first.seconds:.0f} s ({WORKERS} workers, peak "
-                     f"1-min load average {first.peak_load:.1f}) — {first.stdout.strip().splitlines()[0]}; "
-                     f"worker time per assignment: {', '.join(f'{a}: {t}' for a, t in jobs_time.items())}")
-        for assignment, run in runs.items():
-            package, fx = fixtures[assignment]
-            done[package] = Graded(run.course, run, fx)
-
-    def get(package):
-        if package not in done:
-            grade([p for p in dict.fromkeys([package, *selected(request, fixture)]) if p not in done])
-        if isinstance(done[package], Exception):
-            raise done[package]
-        return done[package]
-    get.done = done
-    return get
-
-
-@pytest.fixture(scope="module")
-def graded(courses, request, tmp_path_factory):
-    """package -> Graded: ONE course.grade run for every selected assignment (the default: cells no
-    graded cell depends on are not re-run), made on first use and kept."""
-    return _grading_runs(courses, request, tmp_path_factory, "graded")
-
-
-@pytest.fixture(scope="module")
-def graded_run_all(courses, graded, request, tmp_path_factory):
-    """The solution, the blank release and the styles graded with --run-all (every cell re-run), in
-    ONE run for every selected assignment. (The mistakes' tables already say what a full run gives:
-    graded with skipping, they meet them.) Its template cache starts from the default run's, when that
-    run was made: the same source/ and config give the same template gradebook."""
-    def templates():
-        runs = [g for g in graded.done.values() if isinstance(g, Graded)]
-        return runs[0].run.out / ".templates" if runs else None
-    return _grading_runs(courses, request, tmp_path_factory, "graded_run_all", ("--run-all",),
-                         mistakes=os.environ.get("EQUIVALENCE") == "all", templates=templates)
 
 
 # -- the release (generate_assignment only: no grading run needed) -------------------------------------
@@ -287,11 +153,11 @@ def test_no_test_cell_writes_to_stderr(graded, package):
 # -- skipping what no grade needs -------------------------------------------------------------------
 @pytest.mark.parametrize("package", PACKAGES)
 def test_skipping_cells_no_grade_needs_changes_no_score(graded, graded_run_all, package):
-    """The solution, the blank release and every style graded both ways: the same score for every
-    cell, the same flags; and the default run did skip cells."""
+    """Every fixture (solution, blank release, styles, mistakes) graded both ways: the same score for
+    every cell, the same flags; and the default run did skip cells."""
     fast, full = graded(package), graded_run_all(package)
-    assert set(full.run.results) <= set(fast.run.results)
-    assert {"solution", "blank"} <= set(full.run.results)
+    assert set(full.run.results) == set(fast.run.results)
+    assert {"solution", "blank", *fast.fx.MISTAKES, *fast.fx.STYLES} == set(full.run.results)
     differ = {s: (fast.scores(s), full.scores(s)) for s in full.run.results
               if fast.scores(s) != full.scores(s)}
     assert not differ, differ
@@ -310,7 +176,7 @@ def test_skipping_cells_no_grade_needs_changes_no_score(graded, graded_run_all, 
 
 # -- plain `nbgrader autograde` (still documented in the README): assignment 01 only --------------------
 @pytest.fixture(scope="module")
-def plain(courses, request):
+def plain(courses):
     course, fx = courses(PLAIN), FIXTURES[PLAIN]
     grade_id, code, _ = fx.MISTAKES[PLAIN_MISTAKE]
     subs = {"solution": course.solution(), "blank": course.release(),
@@ -322,8 +188,8 @@ def plain(courses, request):
         scores = course.autograde(subs)
     finally:
         load.stop.set()
-    say(request, f"nbgrader autograde {source_folder(PLAIN)}: {len(subs)} submissions in "
-                 f"{time.monotonic() - start:.0f} s (serial, peak 1-min load average {load.peak:.1f})")
+    SUMMARY.append(f"nbgrader autograde {source_folder(PLAIN)}: {len(subs)} submissions in "
+                   f"{time.monotonic() - start:.0f} s (serial, peak 1-min load average {load.peak:.1f})")
     return course, scores, course.max_scores()
 
 
