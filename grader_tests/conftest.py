@@ -48,8 +48,9 @@ BACKGROUND = ("graded", "graded_run_all", "adversarial_run")
 
 
 def pytest_collection_modifyitems(items):
-    def stage(item):  # 0: needs no grading run; else 1 + the last run it reads
-        return max([i + 1 for i, name in enumerate(BACKGROUND) if name in item.fixturenames], default=0)
+    def stage(item):  # 0: needs no grading run; else 1 + the last run it reads (nbval's cells use none)
+        used = getattr(item, "fixturenames", ())
+        return max([i + 1 for i, name in enumerate(BACKGROUND) if name in used], default=0)
     items.sort(key=stage)  # stable: each group keeps its usual order
 
 
@@ -126,7 +127,7 @@ def background_grading(request):
     starts = []
     for name in BACKGROUND:
         if name == "adversarial_run":
-            if any(name in item.fixturenames for item in request.session.items):
+            if any(name in getattr(item, "fixturenames", ()) for item in request.session.items):
                 starts.append(request.getfixturevalue("_adversarial_once"))
         else:
             packages = selected(request.session, name)
