@@ -20,9 +20,6 @@ from fixtures import a03_sequence_classifier as a03_fixtures
 CONTRACT = "could not accept what came back from your kernel"
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
-
-
 def outcome_of(name, answer, **kw):
     """What the grader receives from the probe (through the wire's encoding)."""
     return decode(*encode(run_probe(REGISTRY[name], answer, kw)))

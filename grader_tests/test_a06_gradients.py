@@ -14,9 +14,6 @@ from torch.nn import functional as F
 from course.assignments.a06_learning_through_time import gradients
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
-
-
 # -- the task -------------------------------------------------------------------------------------
 def test_recall_task_is_deterministic_per_seed():
     a, b = gradients.recall_task(20, seed=3), gradients.recall_task(20, seed=3)

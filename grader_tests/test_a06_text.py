@@ -20,9 +20,6 @@ SEEDS = (1, 2, 3, 7)
 MANY = range(8)  # the statistical bounds were also verified on 40 seeds (chi-square) and 30 (z-score)
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
-
-
 def verdict(name, answer, seed):
     """The messages the grader would give (empty: pass), the probe's outcome over the wire."""
     kw = {"seed": seed}

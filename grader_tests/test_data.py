@@ -236,7 +236,6 @@ def _fit_accuracy(model, features, labels, epochs, lr):
 
 
 def test_time_mean_of_inputs_carries_no_label_information():
-    torch.set_num_threads(2)
     x, y = make_order_task(seed=0)
     torch.manual_seed(0)
     accuracy = _fit_accuracy(nn.Linear(5, 3), x.mean(dim=1), y, epochs=30, lr=1e-2)
@@ -255,7 +254,6 @@ class _LastStepRNN(nn.Module):
 
 
 def test_a_small_rnn_solves_the_order_task():
-    torch.set_num_threads(2)
     x, y = make_order_task(seed=0)
     torch.manual_seed(0)
     accuracy = _fit_accuracy(_LastStepRNN(), x, y, epochs=30, lr=1e-2)
