@@ -22,6 +22,21 @@ WORKERS = 2
 SUMMARY: list[str] = []                            # one line per run, printed at the end of the session
 
 
+class Waiting:
+    """A lock whose waiters still hear Ctrl-C (a plain ``with lock:`` blocks the main thread, signals
+    included, until the background run lets go of it, minutes later)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        while not self._lock.acquire(timeout=0.5):
+            pass
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
 def source_folder(package: str) -> str:
     """a01_rnn_layer -> 01_rnn_layer (source/ and release/ folder of the assignment)."""
     return package[1:]
@@ -53,7 +68,7 @@ def course_copies(session, tmp_path_factory):
     """package -> a temporary course copy with the assignment generated. The first use makes the
     copies of every assignment this session's selected tests need, WORKERS at a time (each is an
     ``nbgrader generate_assignment`` process); a failed copy fails only its assignment's tests."""
-    made, lock = {}, threading.Lock()
+    made, lock = {}, Waiting()
 
     def build(item):
         package, root = item
@@ -79,7 +94,7 @@ def grading_runs(courses, session, tmp_path_factory, fixture, args=(), templates
     """package -> Graded. The first use grades, in ONE run of course.grade, every assignment whose
     selected tests use ``fixture`` (and the one asked for): its solution, blank release, styles and
     mistakes."""
-    done, lock = {}, threading.Lock()
+    done, lock = {}, Waiting()
 
     def grade(batch):
         jobs, fixtures = {}, {}

@@ -175,6 +175,8 @@ def run_course_grade(course_dir: Path, submitted: Path, out: Path, *, workers: i
                              *args], cwd=course_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     RUNNING.add(proc)
+    if STOPPING.is_set():  # the session ended while this run was being prepared
+        stop_group(proc)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -191,6 +193,7 @@ def run_course_grade(course_dir: Path, submitted: Path, out: Path, *, workers: i
 
 
 RUNNING: set = set()  # course.grade processes still running (see run_course_grade)
+STOPPING = threading.Event()  # set when the test session ends: no run starts after it
 
 
 def stop_group(proc) -> None:
