@@ -83,41 +83,22 @@ def graded_run_all(courses, graded, request, tmp_path_factory):
                         templates=templates)
 
 
-class _Once:
-    """A value made on first use, by whichever thread asks first; the others wait for it."""
-
-    def __init__(self, make):
-        from grading_runs import Waiting
-        self.make, self.lock, self.value, self.error = make, Waiting(), None, None
-        self.made = False
-
-    def __call__(self):
-        with self.lock:
-            if not self.made:
-                try:
-                    self.value = self.make()
-                except BaseException as exc:  # raised to every test that reads it
-                    self.error = exc
-                self.made = True
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 @pytest.fixture(scope="session")
 def _adversarial_once(tmp_path_factory):
     from adversarial.run import grade_cases
-    return _Once(lambda: grade_cases(tmp_path_factory.mktemp("adv")))
+    from grading_runs import SUMMARY, Once
+
+    def make():
+        res = grade_cases(tmp_path_factory.mktemp("adv"))
+        SUMMARY.append(res["line"])
+        return res
+    return Once(make)
 
 
 @pytest.fixture(scope="session")
 def adversarial_run(_adversarial_once):
     """The adversarial cases graded in one course.grade run (adversarial/run.py)."""
-    from grading_runs import SUMMARY
-    res = _adversarial_once()
-    if res["line"] not in SUMMARY:
-        SUMMARY.append(res["line"])
-    return res
+    return _adversarial_once()
 
 
 @pytest.fixture(scope="session", autouse=True)

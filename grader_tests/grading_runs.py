@@ -37,6 +37,26 @@ class Waiting:
         self._lock.release()
 
 
+class Once:
+    """A value made on first use, by whichever thread asks first; the others wait for it (an error
+    is raised to every caller)."""
+
+    def __init__(self, make):
+        self.make, self.lock, self.value, self.error, self.made = make, Waiting(), None, None, False
+
+    def __call__(self):
+        with self.lock:
+            if not self.made:
+                try:
+                    self.value = self.make()
+                except BaseException as exc:
+                    self.error = exc
+                self.made = True
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 def source_folder(package: str) -> str:
     """a01_rnn_layer -> 01_rnn_layer (source/ and release/ folder of the assignment)."""
     return package[1:]
